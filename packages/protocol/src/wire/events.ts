@@ -1,0 +1,42 @@
+/**
+ * The socket.io event maps, derived from the wire schemas so neither side re-declares the wire.
+ * Both sides still parse every payload they receive: the types describe the honest peer only.
+ */
+import type { Ack } from './answer.js';
+import type { MessageListRequest, MessageListResponse } from './message-list.js';
+import type { SendMessageRequest, SendMessageResponse } from './message-send.js';
+import type { PullRequest, PullResponse } from './pull.js';
+import type { PushRequest, PushResponse } from './push.js';
+import type { SessionInfoRequest, SessionInfoResponse } from './session-info.js';
+import type { StreamEvent } from './stream.js';
+
+export const ClientEvent = {
+  SESSION_INFO: 'session:info',
+  PULL: 'sync:pull',
+  PUSH: 'sync:push',
+  MESSAGE_SEND: 'message:send',
+  MESSAGE_LIST: 'message:list',
+} as const;
+export type ClientEvent = (typeof ClientEvent)[keyof typeof ClientEvent];
+
+export const ServerEvent = {
+  STREAM: 'sync:stream',
+} as const;
+
+export interface ClientToServerEvents {
+  'session:info': (request: SessionInfoRequest, ack: Ack<SessionInfoResponse>) => void;
+  'sync:pull': (request: PullRequest, ack: Ack<PullResponse>) => void;
+  'sync:push': (request: PushRequest, ack: Ack<PushResponse>) => void;
+  'message:send': (request: SendMessageRequest, ack: Ack<SendMessageResponse>) => void;
+  'message:list': (request: MessageListRequest, ack: Ack<MessageListResponse>) => void;
+}
+
+export interface ServerToClientEvents {
+  'sync:stream': (event: StreamEvent) => void;
+}
+
+/** What a refused handshake carries in `connect_error.data`. */
+export interface ConnectErrorData {
+  code: number;
+  desc: string;
+}
