@@ -88,3 +88,4 @@ export {
   type ConnectErrorData,
   type ServerToClientEvents,
 } from './wire/events.js';
+export type { SessionEndpoint } from './wire/endpoint.js';
