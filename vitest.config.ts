@@ -6,6 +6,6 @@ export default defineConfig({
   resolve: { conditions: ['source'] },
   ssr: { resolve: { conditions: ['source'] } },
   test: {
-    projects: ['packages/*/vitest.config.ts', 'test/vitest.config.ts'],
+    projects: ['packages/*/vitest.config.ts', 'test/**/vitest.config.ts', '!**/node_modules/**'],
   },
 });

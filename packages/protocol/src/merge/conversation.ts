@@ -11,8 +11,9 @@
  * - the deletion tombstone is a max-register of stamps;
  * - server-derived fields travel as one block versioned by `serverRev` (the server's change-log
  *   position): the larger revision wins the whole block; on equal revisions (two local views of the
- *   same server state) each field takes its own join: unread the minimum (a local read only lowers
- *   it), times the maximum, the last message the newer.
+ *   same server state) each field takes its own join: the newer last message with its unread
+ *   count (the smaller count when the messages are the same: a local read only lowers it), the
+ *   later sort order, the earlier creation.
  * Then `normalizeConversation` derives what follows from the joined state (defaults under the
  * tombstone, unread 0 once the read time reaches the last message, `groupIds`, `rank`,
  * `_deleted`). It depends only on the joined values, so the whole stays commutative, associative
@@ -66,10 +67,10 @@ export function serverFieldsOf(doc: ConversationDoc): ServerFields {
   };
 }
 
-function newerLastMessage(a: LastMessage | null, b: LastMessage | null): LastMessage | null {
-  const order = compareLastMessages(a, b);
-  if (order !== 0) return order > 0 ? a : b;
-  return compareJson(a, b) >= 0 ? a : b;
+/** Orders two last messages totally: by server time and id, then (only a broken peer differs
+ * there) by content. */
+function lastMessageOrder(a: LastMessage | null, b: LastMessage | null): number {
+  return compareLastMessages(a, b) || compareJson(a, b);
 }
 
 function maxString(a: string, b: string): string {
@@ -78,12 +79,16 @@ function maxString(a: string, b: string): string {
 
 function mergeServerFields(a: ConversationDoc, b: ConversationDoc): ServerFields {
   if (a.serverRev !== b.serverRev) return serverFieldsOf(a.serverRev > b.serverRev ? a : b);
+  // Equal revisions: two local views of one server state. The unread count belongs to its last
+  // message (a count next to a newer message is the newer count); next to the same message a
+  // local read only ever lowered it, so the smaller is the later.
+  const order = lastMessageOrder(a.lastMessage, b.lastMessage);
   return {
     serverRev: a.serverRev,
     name: maxString(a.name, b.name),
     avatar: maxString(a.avatar, b.avatar),
-    lastMessage: newerLastMessage(a.lastMessage, b.lastMessage),
-    unreadCount: Math.min(a.unreadCount, b.unreadCount),
+    lastMessage: order >= 0 ? a.lastMessage : b.lastMessage,
+    unreadCount: order > 0 ? a.unreadCount : order < 0 ? b.unreadCount : Math.min(a.unreadCount, b.unreadCount),
     sortOrder: Math.max(a.sortOrder, b.sortOrder),
     createTime: Math.min(a.createTime, b.createTime),
   };
