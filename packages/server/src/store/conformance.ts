@@ -1,0 +1,218 @@
+/**
+ * The store conformance suite: every backend runs it in a few lines, so a new backend is proven
+ * by the same behaviour the domain relies on.
+ *
+ * @example
+ * ```ts
+ * runStoreConformance('sqlite :memory:', async () => ({ store: openSqliteStore({ path: ':memory:' }) }));
+ * ```
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Store, StoredMessage } from './store.js';
+
+/** What a backend's setup returns: a fresh, empty store and how to clean up after it. */
+export interface ConformanceSubject {
+  store: Store;
+  /** Runs after the store is closed (e.g. removes a temp directory or drops a schema). */
+  teardown?: () => Promise<void>;
+}
+
+function message(overrides: Partial<StoredMessage> & Pick<StoredMessage, 'messageServerId' | 'createTime'>): StoredMessage {
+  return {
+    conversationKey: 'p2p:alice|bob',
+    senderId: 'alice',
+    clientMessageId: `c-${overrides.messageServerId}`,
+    json: JSON.stringify({ id: overrides.messageServerId }),
+    ...overrides,
+  };
+}
+
+/** Registers the suite under `describe(name)`; `setup` is called before each test. */
+export function runStoreConformance(name: string, setup: () => Promise<ConformanceSubject>): void {
+  describe(`store conformance: ${name}`, () => {
+    let subject: ConformanceSubject;
+    let store: Store;
+
+    beforeEach(async () => {
+      subject = await setup();
+      store = subject.store;
+    });
+
+    afterEach(async () => {
+      await store.close();
+      await subject.teardown?.();
+    });
+
+    it('advances each owner\'s log independently, per collection', async () => {
+      const ranges = await store.transaction((tx) =>
+        tx.advanceSeqs('conversations', [{ owner: 'alice', count: 3 }, { owner: 'bob', count: 1 }, { owner: 'alice', count: 2 }]));
+      expect(ranges).toEqual([
+        { owner: 'alice', prev: 0, last: 3 },
+        { owner: 'bob', prev: 0, last: 1 },
+        { owner: 'alice', prev: 3, last: 5 },
+      ]);
+      const other = await store.transaction((tx) => tx.advanceSeqs('conversationGroups', [{ owner: 'alice', count: 1 }]));
+      expect(other).toEqual([{ owner: 'alice', prev: 0, last: 1 }]);
+      expect(await store.read((r) => r.currentSeq('alice', 'conversations'))).toBe(5);
+      expect(await store.read((r) => r.currentSeq('carol', 'conversations'))).toBe(0);
+    });
+
+    it('gives concurrent transactions of one owner distinct, gap-free positions', async () => {
+      const results = await Promise.all(Array.from({ length: 20 }, () =>
+        store.transaction(async (tx) => {
+          const [range] = await tx.advanceSeqs('conversations', [{ owner: 'alice', count: 1 }]);
+          return range?.last;
+        })));
+      expect([...results].sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    });
+
+    it('pulls rows after a position in seq order, a rewritten row once at its new position', async () => {
+      await store.transaction(async (tx) => {
+        await tx.putDocs('conversations', [
+          { owner: 'alice', id: 'a', seq: 1, json: '{"v":1}' },
+          { owner: 'alice', id: 'b', seq: 2, json: '{"v":2}' },
+          { owner: 'alice', id: 'c', seq: 3, json: '{"v":3}' },
+          { owner: 'bob', id: 'a', seq: 1, json: '{"v":"bob"}' },
+        ]);
+      });
+      await store.transaction((tx) => tx.putDocs('conversations', [{ owner: 'alice', id: 'a', seq: 4, json: '{"v":4}' }]));
+      const all = await store.read((r) => r.pullDocs({ owner: 'alice', collection: 'conversations', afterSeq: 0, limit: 10 }));
+      expect(all.map((d) => [d.id, d.seq, d.json])).toEqual([['b', 2, '{"v":2}'], ['c', 3, '{"v":3}'], ['a', 4, '{"v":4}']]);
+      const page = await store.read((r) => r.pullDocs({ owner: 'alice', collection: 'conversations', afterSeq: 2, limit: 1 }));
+      expect(page.map((d) => d.id)).toEqual(['c']);
+      const none = await store.read((r) => r.pullDocs({ owner: 'alice', collection: 'conversationGroups', afterSeq: 0, limit: 10 }));
+      expect(none).toEqual([]);
+      const got = await store.read((r) => r.getDocs('conversations', [{ owner: 'bob', id: 'a' }, { owner: 'bob', id: 'zz' }, { owner: 'alice', id: 'a' }]));
+      expect(got.map((d) => d?.json)).toEqual(['{"v":"bob"}', undefined, '{"v":4}']);
+    });
+
+    it('rolls back everything a failed transaction wrote and runs no commit hook', async () => {
+      let hooked = false;
+      await expect(store.transaction(async (tx) => {
+        await tx.advanceSeqs('conversations', [{ owner: 'alice', count: 1 }]);
+        await tx.putDocs('conversations', [{ owner: 'alice', id: 'a', seq: 1, json: '{}' }]);
+        tx.afterCommit(() => { hooked = true; });
+        throw new Error('boom');
+      })).rejects.toThrow('boom');
+      expect(hooked).toBe(false);
+      expect(await store.read((r) => r.currentSeq('alice', 'conversations'))).toBe(0);
+      expect(await store.read((r) => r.getDocs('conversations', [{ owner: 'alice', id: 'a' }]))).toEqual([undefined]);
+    });
+
+    it('runs commit hooks after the commit, in commit order', async () => {
+      const seen: string[] = [];
+      await Promise.all(['one', 'two', 'three'].map((label) =>
+        store.transaction(async (tx) => {
+          await tx.advanceSeqs('conversations', [{ owner: 'alice', count: 1 }]);
+          tx.afterCommit(() => { seen.push(label); });
+        })));
+      expect(seen).toHaveLength(3);
+      expect(new Set(seen)).toEqual(new Set(['one', 'two', 'three']));
+    });
+
+    it('never shows a reader rows of a transaction that has not committed', async () => {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => { release = resolve; });
+      let started!: () => void;
+      const inside = new Promise<void>((resolve) => { started = resolve; });
+      const writer = store.transaction(async (tx) => {
+        await tx.putDocs('conversations', [{ owner: 'alice', id: 'a', seq: 1, json: '{}' }]);
+        started();
+        await gate;
+      });
+      await inside;
+      const reader = store.read((r) => r.pullDocs({ owner: 'alice', collection: 'conversations', afterSeq: 0, limit: 10 }));
+      const early = await Promise.race([reader, new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), 50))]);
+      // A backend may either wait for the writer or read the snapshot before it: both are correct.
+      if (early !== 'pending') expect(early).toEqual([]);
+      release();
+      await writer;
+      await reader;
+      const after = await store.read((r) => r.pullDocs({ owner: 'alice', collection: 'conversations', afterSeq: 0, limit: 10 }));
+      expect(after.map((d) => d.id)).toEqual(['a']);
+    });
+
+    it('finds documents by lookup key and conversations by group', async () => {
+      await store.transaction((tx) => tx.putDocs('conversations', [
+        { owner: 'alice', id: 'alice|1|bob', seq: 1, target: '1|bob', json: JSON.stringify({ groupIds: ['g1', 'g2'] }) },
+        { owner: 'carol', id: 'carol|1|bob', seq: 1, target: '1|bob', json: JSON.stringify({ groupIds: [] }) },
+        { owner: 'alice', id: 'alice|1|dan', seq: 2, target: '1|dan', json: JSON.stringify({ groupIds: ['g2'] }) },
+        { owner: 'alice', id: 'alice|2|t', seq: 3, json: JSON.stringify({ groupIds: ['g10'] }) },
+      ]));
+      const byTarget = await store.read((r) => r.findDocsByTarget('conversations', '1|bob'));
+      expect(byTarget.map((d) => d.id).sort()).toEqual(['alice|1|bob', 'carol|1|bob']);
+      const inG2 = await store.read((r) => r.findConversationsInGroup('alice', 'g2'));
+      expect(inG2.map((d) => d.id).sort()).toEqual(['alice|1|bob', 'alice|1|dan']);
+      const inG1 = await store.read((r) => r.findConversationsInGroup('alice', 'g1'));
+      expect(inG1.map((d) => d.id)).toEqual(['alice|1|bob']);
+      expect(await store.read((r) => r.findConversationsInGroup('carol', 'g2'))).toEqual([]);
+    });
+
+    it('hands out unique, increasing sort orders per owner', async () => {
+      const orders = await store.transaction((tx) => tx.nextSortOrders(['alice', 'alice', 'bob', 'alice'], 1000));
+      expect(orders).toEqual([1000, 1001, 1000, 1002]);
+      const later = await store.transaction((tx) => tx.nextSortOrders(['alice', 'bob'], 5000));
+      expect(later).toEqual([5000, 5000]);
+      const behind = await store.transaction((tx) => tx.nextSortOrders(['alice'], 10));
+      expect(behind).toEqual([5001]);
+    });
+
+    it('hands out strictly increasing message times per conversation, whatever the clock says', async () => {
+      const times = await store.transaction(async (tx) => [
+        await tx.nextMessageTime('k1', 100),
+        await tx.nextMessageTime('k1', 100),
+        await tx.nextMessageTime('k1', 50),
+        await tx.nextMessageTime('k2', 50),
+        await tx.nextMessageTime('k1', 500),
+      ]);
+      expect(times).toEqual([100, 101, 102, 50, 500]);
+    });
+
+    it('stores messages once per client id, lists them newest first and counts unread', async () => {
+      await store.transaction(async (tx) => {
+        await tx.insertMessage(message({ messageServerId: 'm1', createTime: 10, senderId: 'alice' }));
+        await tx.insertMessage(message({ messageServerId: 'm2', createTime: 20, senderId: 'bob' }));
+        await tx.insertMessage(message({ messageServerId: 'm3', createTime: 30, senderId: 'bob' }));
+        await tx.insertMessage(message({ messageServerId: 'm4', createTime: 40, senderId: 'alice' }));
+        await tx.insertMessage(message({ messageServerId: 'x1', createTime: 15, conversationKey: 'other' }));
+      });
+      await expect(store.transaction((tx) =>
+        tx.insertMessage(message({ messageServerId: 'm9', createTime: 50, clientMessageId: 'c-m1' })))).rejects.toThrow();
+      const found = await store.read((r) => r.findMessageByClientId('alice', 'c-m1'));
+      expect(found?.messageServerId).toBe('m1');
+      expect(await store.read((r) => r.findMessageByClientId('bob', 'c-m1'))).toBeUndefined();
+      const newest = await store.read((r) => r.listMessages({ conversationKey: 'p2p:alice|bob', after: 0, limit: 2 }));
+      expect(newest.map((m) => m.messageServerId)).toEqual(['m4', 'm3']);
+      const older = await store.read((r) => r.listMessages({ conversationKey: 'p2p:alice|bob', after: 10, before: 30, limit: 10 }));
+      expect(older.map((m) => m.messageServerId)).toEqual(['m2']);
+      expect(older[0]).toMatchObject({ senderId: 'bob', createTime: 20, clientMessageId: 'c-m2', conversationKey: 'p2p:alice|bob' });
+      expect(await store.read((r) => r.countUnread({ conversationKey: 'p2p:alice|bob', after: 0, reader: 'alice' }))).toBe(2);
+      expect(await store.read((r) => r.countUnread({ conversationKey: 'p2p:alice|bob', after: 20, reader: 'alice' }))).toBe(1);
+      expect(await store.read((r) => r.countUnread({ conversationKey: 'p2p:alice|bob', after: 0, reader: 'bob' }))).toBe(2);
+    });
+
+    it('keeps user profiles, changing only the fields given', async () => {
+      await store.transaction((tx) => tx.upsertUser({ accountId: 'bob', name: 'Bob' }));
+      const updated = await store.transaction((tx) => tx.upsertUser({ accountId: 'bob', avatar: 'https://a/b.png' }));
+      expect(updated).toEqual({ accountId: 'bob', name: 'Bob', avatar: 'https://a/b.png' });
+      const users = await store.read((r) => r.getUsers(['bob', 'nobody']));
+      expect(users).toEqual([{ accountId: 'bob', name: 'Bob', avatar: 'https://a/b.png' }]);
+    });
+
+    it('keeps teams and replaces their member lists', async () => {
+      await store.transaction((tx) => tx.putTeam({ teamId: 't1', name: 'Team', superTeam: false, memberIds: ['bob', 'alice'] }));
+      expect(await store.read((r) => r.getTeam('t1'))).toEqual({ teamId: 't1', name: 'Team', superTeam: false });
+      expect(await store.read((r) => r.getTeamMembers('t1'))).toEqual(['alice', 'bob']);
+      await store.transaction((tx) => tx.putTeam({ teamId: 't1', name: 'Renamed', superTeam: true, memberIds: ['carol', 'alice'] }));
+      expect(await store.read((r) => r.getTeam('t1'))).toEqual({ teamId: 't1', name: 'Renamed', superTeam: true });
+      expect(await store.read((r) => r.isTeamMember('t1', 'bob'))).toBe(false);
+      expect(await store.read((r) => r.isTeamMember('t1', 'carol'))).toBe(true);
+      expect(await store.read((r) => r.getTeam('nope'))).toBeUndefined();
+    });
+
+    it('refuses work once closed', async () => {
+      await store.close();
+      await expect(store.read((r) => r.currentSeq('alice', 'conversations'))).rejects.toThrow();
+    });
+  });
+}

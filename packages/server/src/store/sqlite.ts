@@ -1,0 +1,332 @@
+/**
+ * The SQLite store (better-sqlite3, WAL): the zero-setup default.
+ *
+ * better-sqlite3 is synchronous and SQLite has one writer, so transactions are serialised by a
+ * promise queue: `BEGIN IMMEDIATE`, the (async) callback, `COMMIT`. Reads queue too — they share
+ * the one connection, and a read interleaved with an open transaction would see its uncommitted
+ * rows. Every statement is prepared once.
+ */
+import Database from 'better-sqlite3';
+import { ConvSyncError, ErrorCode } from '@convsync/protocol';
+import type {
+  DocKey,
+  DocWrite,
+  MessageQuery,
+  SeqRange,
+  Store,
+  StoreReader,
+  StoreTx,
+  StoredDoc,
+  StoredMessage,
+  TeamRecord,
+  UnreadQuery,
+  UserRecord,
+} from './store.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS logs (
+  owner TEXT NOT NULL, collection TEXT NOT NULL, seq INTEGER NOT NULL,
+  PRIMARY KEY (owner, collection)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS docs (
+  owner TEXT NOT NULL, collection TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL,
+  target TEXT, doc TEXT NOT NULL,
+  PRIMARY KEY (owner, collection, id));
+CREATE UNIQUE INDEX IF NOT EXISTS docs_by_seq ON docs (owner, collection, seq);
+CREATE INDEX IF NOT EXISTS docs_by_target ON docs (collection, target) WHERE target IS NOT NULL;
+CREATE TABLE IF NOT EXISTS owners (
+  owner TEXT PRIMARY KEY, last_sort_order INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS messages (
+  message_server_id TEXT PRIMARY KEY, conversation_key TEXT NOT NULL, sender_id TEXT NOT NULL,
+  client_message_id TEXT NOT NULL, create_time INTEGER NOT NULL, message TEXT NOT NULL) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_id ON messages (sender_id, client_message_id);
+CREATE INDEX IF NOT EXISTS messages_by_time ON messages (conversation_key, create_time);
+CREATE TABLE IF NOT EXISTS message_clocks (
+  conversation_key TEXT PRIMARY KEY, last_time INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS users (
+  account_id TEXT PRIMARY KEY, name TEXT NOT NULL, avatar TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS teams (
+  team_id TEXT PRIMARY KEY, name TEXT NOT NULL, super_team INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS team_members (
+  team_id TEXT NOT NULL, account_id TEXT NOT NULL, PRIMARY KEY (team_id, account_id)) WITHOUT ROWID;
+`;
+
+interface DocRow { owner: string; collection: string; id: string; seq: number; doc: string }
+interface MessageRow {
+  conversation_key: string; message_server_id: string; sender_id: string; client_message_id: string;
+  create_time: number; message: string;
+}
+
+function toDoc(row: DocRow): StoredDoc {
+  return { owner: row.owner, collection: row.collection, id: row.id, seq: row.seq, json: row.doc };
+}
+
+function toMessage(row: MessageRow): StoredMessage {
+  return {
+    conversationKey: row.conversation_key,
+    messageServerId: row.message_server_id,
+    senderId: row.sender_id,
+    clientMessageId: row.client_message_id,
+    createTime: row.create_time,
+    json: row.message,
+  };
+}
+
+export interface SqliteStoreOptions {
+  /** A file path or `':memory:'`. */
+  path: string;
+}
+
+/** Opens (and creates when needed) a SQLite store. */
+export function openSqliteStore({ path }: SqliteStoreOptions): Store {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+  return new SqliteStore(db);
+}
+
+function prepareStatements(db: Database.Database) {
+  return {
+    begin: db.prepare('BEGIN IMMEDIATE'),
+    beginRead: db.prepare('BEGIN'),
+    commit: db.prepare('COMMIT'),
+    rollback: db.prepare('ROLLBACK'),
+    pull: db.prepare<[string, string, number, number], DocRow>(
+      'SELECT owner, collection, id, seq, doc FROM docs WHERE owner = ? AND collection = ? AND seq > ? ORDER BY seq LIMIT ?'),
+    getDoc: db.prepare<[string, string, string], DocRow>(
+      'SELECT owner, collection, id, seq, doc FROM docs WHERE owner = ? AND collection = ? AND id = ?'),
+    byTarget: db.prepare<[string, string], DocRow>(
+      'SELECT owner, collection, id, seq, doc FROM docs WHERE collection = ? AND target = ? ORDER BY owner, id'),
+    inGroup: db.prepare<[string, string], DocRow>(
+      `SELECT owner, collection, id, seq, doc FROM docs WHERE owner = ? AND collection = 'conversations'
+       AND EXISTS (SELECT 1 FROM json_each(docs.doc, '$.groupIds') AS g WHERE g.value = ?) ORDER BY id`),
+    currentSeq: db.prepare<[string, string], { seq: number }>('SELECT seq FROM logs WHERE owner = ? AND collection = ?'),
+    advance: db.prepare<[string, string, number], { seq: number }>(
+      `INSERT INTO logs (owner, collection, seq) VALUES (?, ?, ?)
+       ON CONFLICT (owner, collection) DO UPDATE SET seq = logs.seq + excluded.seq RETURNING seq`),
+    putDoc: db.prepare<[string, string, string, number, string | null, string]>(
+      `INSERT INTO docs (owner, collection, id, seq, target, doc) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (owner, collection, id) DO UPDATE SET seq = excluded.seq, target = excluded.target, doc = excluded.doc`),
+    sortOrder: db.prepare<[string, number], { last_sort_order: number }>(
+      `INSERT INTO owners (owner, last_sort_order) VALUES (?, ?)
+       ON CONFLICT (owner) DO UPDATE SET last_sort_order = MAX(excluded.last_sort_order, owners.last_sort_order + 1)
+       RETURNING last_sort_order`),
+    messageTime: db.prepare<[string, number], { last_time: number }>(
+      `INSERT INTO message_clocks (conversation_key, last_time) VALUES (?, ?)
+       ON CONFLICT (conversation_key) DO UPDATE SET last_time = MAX(excluded.last_time, message_clocks.last_time + 1)
+       RETURNING last_time`),
+    insertMessage: db.prepare<[string, string, string, string, number, string]>(
+      `INSERT INTO messages (message_server_id, conversation_key, sender_id, client_message_id, create_time, message)
+       VALUES (?, ?, ?, ?, ?, ?)`),
+    messageByClientId: db.prepare<[string, string], MessageRow>(
+      'SELECT * FROM messages WHERE sender_id = ? AND client_message_id = ?'),
+    listMessages: db.prepare<[string, number, number, number], MessageRow>(
+      `SELECT * FROM messages WHERE conversation_key = ? AND create_time > ? AND create_time < ?
+       ORDER BY create_time DESC, message_server_id DESC LIMIT ?`),
+    countUnread: db.prepare<[string, number, string], { n: number }>(
+      'SELECT count(*) AS n FROM messages WHERE conversation_key = ? AND create_time > ? AND sender_id <> ?'),
+    getUser: db.prepare<[string], { account_id: string; name: string; avatar: string }>(
+      'SELECT account_id, name, avatar FROM users WHERE account_id = ?'),
+    upsertUser: db.prepare<[{ id: string; name: string | null; avatar: string | null }], { account_id: string; name: string; avatar: string }>(
+      `INSERT INTO users (account_id, name, avatar) VALUES (@id, coalesce(@name, ''), coalesce(@avatar, ''))
+       ON CONFLICT (account_id) DO UPDATE SET name = coalesce(@name, users.name), avatar = coalesce(@avatar, users.avatar)
+       RETURNING account_id, name, avatar`),
+    getTeam: db.prepare<[string], { team_id: string; name: string; super_team: number }>(
+      'SELECT team_id, name, super_team FROM teams WHERE team_id = ?'),
+    putTeam: db.prepare<[string, string, number]>(
+      `INSERT INTO teams (team_id, name, super_team) VALUES (?, ?, ?)
+       ON CONFLICT (team_id) DO UPDATE SET name = excluded.name, super_team = excluded.super_team`),
+    clearMembers: db.prepare<[string]>('DELETE FROM team_members WHERE team_id = ?'),
+    addMember: db.prepare<[string, string]>('INSERT OR IGNORE INTO team_members (team_id, account_id) VALUES (?, ?)'),
+    members: db.prepare<[string], { account_id: string }>('SELECT account_id FROM team_members WHERE team_id = ? ORDER BY account_id'),
+    isMember: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM team_members WHERE team_id = ? AND account_id = ?'),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+/** The tx object handed to callbacks; `active` guards use after the transaction ended. */
+class SqliteTx implements StoreTx {
+  active = true;
+  readonly hooks: (() => void)[] = [];
+  readonly #s: Statements;
+  readonly #writable: boolean;
+
+  constructor(statements: Statements, writable: boolean) {
+    this.#s = statements;
+    this.#writable = writable;
+  }
+
+  #check(write = false): Statements {
+    if (!this.active) throw new ConvSyncError(ErrorCode.INTERNAL, 'store transaction used after it ended');
+    if (write && !this.#writable) throw new ConvSyncError(ErrorCode.INTERNAL, 'write in a read-only store snapshot');
+    return this.#s;
+  }
+
+  async pullDocs(query: { owner: string; collection: string; afterSeq: number; limit: number }): Promise<StoredDoc[]> {
+    return this.#check().pull.all(query.owner, query.collection, query.afterSeq, query.limit).map(toDoc);
+  }
+
+  async getDocs(collection: string, keys: readonly DocKey[]): Promise<(StoredDoc | undefined)[]> {
+    const s = this.#check();
+    return keys.map((key) => {
+      const row = s.getDoc.get(key.owner, collection, key.id);
+      return row === undefined ? undefined : toDoc(row);
+    });
+  }
+
+  async findDocsByTarget(collection: string, target: string): Promise<StoredDoc[]> {
+    return this.#check().byTarget.all(collection, target).map(toDoc);
+  }
+
+  async findConversationsInGroup(owner: string, groupId: string): Promise<StoredDoc[]> {
+    return this.#check().inGroup.all(owner, groupId).map(toDoc);
+  }
+
+  async currentSeq(owner: string, collection: string): Promise<number> {
+    return this.#check().currentSeq.get(owner, collection)?.seq ?? 0;
+  }
+
+  async findMessageByClientId(senderId: string, clientMessageId: string): Promise<StoredMessage | undefined> {
+    const row = this.#check().messageByClientId.get(senderId, clientMessageId);
+    return row === undefined ? undefined : toMessage(row);
+  }
+
+  async listMessages(query: MessageQuery): Promise<StoredMessage[]> {
+    return this.#check()
+      .listMessages.all(query.conversationKey, query.after, query.before ?? Number.MAX_SAFE_INTEGER, query.limit)
+      .map(toMessage);
+  }
+
+  async countUnread(query: UnreadQuery): Promise<number> {
+    return this.#check().countUnread.get(query.conversationKey, query.after, query.reader)?.n ?? 0;
+  }
+
+  async getUsers(accountIds: readonly string[]): Promise<UserRecord[]> {
+    const s = this.#check();
+    const users: UserRecord[] = [];
+    for (const id of accountIds) {
+      const row = s.getUser.get(id);
+      if (row !== undefined) users.push({ accountId: row.account_id, name: row.name, avatar: row.avatar });
+    }
+    return users;
+  }
+
+  async getTeam(teamId: string): Promise<TeamRecord | undefined> {
+    const row = this.#check().getTeam.get(teamId);
+    return row === undefined ? undefined : { teamId: row.team_id, name: row.name, superTeam: row.super_team === 1 };
+  }
+
+  async getTeamMembers(teamId: string): Promise<string[]> {
+    return this.#check().members.all(teamId).map((row) => row.account_id);
+  }
+
+  async isTeamMember(teamId: string, accountId: string): Promise<boolean> {
+    return this.#check().isMember.get(teamId, accountId) !== undefined;
+  }
+
+  async advanceSeqs(collection: string, requests: readonly { owner: string; count: number }[]): Promise<SeqRange[]> {
+    const s = this.#check(true);
+    return requests.map(({ owner, count }) => {
+      const last = s.advance.get(owner, collection, count)?.seq;
+      if (last === undefined) throw new ConvSyncError(ErrorCode.INTERNAL, 'change log counter did not advance');
+      return { owner, prev: last - count, last };
+    });
+  }
+
+  async putDocs(collection: string, docs: readonly DocWrite[]): Promise<void> {
+    const s = this.#check(true);
+    for (const doc of docs) s.putDoc.run(doc.owner, collection, doc.id, doc.seq, doc.target ?? null, doc.json);
+  }
+
+  async nextSortOrders(owners: readonly string[], now: number): Promise<number[]> {
+    const s = this.#check(true);
+    return owners.map((owner) => s.sortOrder.get(owner, Math.floor(now))?.last_sort_order ?? now);
+  }
+
+  async nextMessageTime(conversationKey: string, now: number): Promise<number> {
+    return this.#check(true).messageTime.get(conversationKey, Math.floor(now))?.last_time ?? now;
+  }
+
+  async insertMessage(message: StoredMessage): Promise<void> {
+    this.#check(true).insertMessage.run(message.messageServerId, message.conversationKey, message.senderId,
+      message.clientMessageId, message.createTime, message.json);
+  }
+
+  async upsertUser(user: { accountId: string; name?: string; avatar?: string }): Promise<UserRecord> {
+    const row = this.#check(true).upsertUser.get({ id: user.accountId, name: user.name ?? null, avatar: user.avatar ?? null });
+    if (row === undefined) throw new ConvSyncError(ErrorCode.INTERNAL, 'user upsert returned nothing');
+    return { accountId: row.account_id, name: row.name, avatar: row.avatar };
+  }
+
+  async putTeam(team: TeamRecord & { memberIds: readonly string[] }): Promise<void> {
+    const s = this.#check(true);
+    s.putTeam.run(team.teamId, team.name, team.superTeam ? 1 : 0);
+    s.clearMembers.run(team.teamId);
+    for (const member of team.memberIds) s.addMember.run(team.teamId, member);
+  }
+
+  afterCommit(hook: () => void): void {
+    this.#check(true);
+    this.hooks.push(hook);
+  }
+}
+
+class SqliteStore implements Store {
+  readonly #db: Database.Database;
+  readonly #s: Statements;
+  #tail: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    this.#s = prepareStatements(db);
+  }
+
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.#enqueue(true, fn);
+  }
+
+  read<T>(fn: (reader: StoreReader) => Promise<T>): Promise<T> {
+    return this.#enqueue(false, fn);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#tail.catch(() => undefined);
+    this.#db.close();
+  }
+
+  #enqueue<T>(writable: boolean, fn: (tx: SqliteTx) => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new ConvSyncError(ErrorCode.INTERNAL, 'the store is closed'));
+    const run = this.#tail.then(() => this.#run(writable, fn));
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async #run<T>(writable: boolean, fn: (tx: SqliteTx) => Promise<T>): Promise<T> {
+    const tx = new SqliteTx(this.#s, writable);
+    (writable ? this.#s.begin : this.#s.beginRead).run();
+    let result: T;
+    try {
+      result = await fn(tx);
+    } catch (error) {
+      tx.active = false;
+      if (this.#db.inTransaction) this.#s.rollback.run();
+      throw error;
+    }
+    tx.active = false;
+    this.#s.commit.run();
+    // Hooks run synchronously, in commit order: the stream leaves in the order the log grew.
+    for (const hook of tx.hooks) {
+      try {
+        hook();
+      } catch {
+        // A failing listener must not undo a commit that already happened.
+      }
+    }
+    return result;
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The server's storage seam: everything the sync and message domains persist goes through this
+ * interface, so a backend is one file (SQLite now, PostgreSQL later) plus one run of the
+ * conformance suite (`conformance.ts`).
+ *
+ * Design notes:
+ * - Every call is async and happens inside `transaction` (read-write) or `read` (a consistent
+ *   snapshot). A backend may serialise transactions (SQLite has one writer anyway) or run them
+ *   concurrently (PostgreSQL), so domain code never assumes either.
+ * - The change log: each (owner, collection) has a counter; `advanceSeqs` takes the next positions
+ *   from it inside the writing transaction. The counter row serialises one owner's writers, so
+ *   commit order is seq order per owner, and a reader that resumes after seq N can never miss a
+ *   row that commits late (DESIGN "Checkpoints").
+ * - Documents travel as JSON text: the backend stores it and hands it back unparsed, so a pull can
+ *   measure and forward pages without re-serialising.
+ * - Batch methods take arrays: a team message touches a thousand owners, and a backend with
+ *   network round trips (PostgreSQL) must be able to do that in a few statements.
+ */
+
+/** One document row: its owner, collection, id, change-log position and JSON text. */
+export interface StoredDoc {
+  owner: string;
+  collection: string;
+  id: string;
+  seq: number;
+  json: string;
+}
+
+/** A document to write. `target` is an optional lookup key (e.g. `1|bob`: P2P chats with bob). */
+export interface DocWrite {
+  owner: string;
+  id: string;
+  seq: number;
+  json: string;
+  target?: string | null;
+}
+
+export interface DocKey {
+  owner: string;
+  id: string;
+}
+
+/** The outcome of taking `count` positions from one owner's log: positions `prev+1 … last`. */
+export interface SeqRange {
+  owner: string;
+  prev: number;
+  last: number;
+}
+
+/** A stored message: the canonical conversation key, ids, time and the message JSON. */
+export interface StoredMessage {
+  conversationKey: string;
+  messageServerId: string;
+  senderId: string;
+  clientMessageId: string;
+  createTime: number;
+  json: string;
+}
+
+export interface MessageQuery {
+  conversationKey: string;
+  /** Only messages strictly newer than this (ms). */
+  after: number;
+  /** Only messages strictly older than this (ms); absent: up to the newest. */
+  before?: number;
+  /** Newest first, at most this many. */
+  limit: number;
+}
+
+export interface UnreadQuery {
+  conversationKey: string;
+  /** Messages strictly newer than this count. */
+  after: number;
+  /** Messages from this account never count (one's own messages are never unread). */
+  reader: string;
+}
+
+export interface UserRecord {
+  accountId: string;
+  name: string;
+  avatar: string;
+}
+
+export interface TeamRecord {
+  teamId: string;
+  name: string;
+  superTeam: boolean;
+}
+
+/** What a read-only snapshot offers. */
+export interface StoreReader {
+  /** Rows of (owner, collection) with `seq > afterSeq`, by seq, at most `limit`. */
+  pullDocs(query: { owner: string; collection: string; afterSeq: number; limit: number }): Promise<StoredDoc[]>;
+  /** The documents at `keys`, in the same order (`undefined` where absent). */
+  getDocs(collection: string, keys: readonly DocKey[]): Promise<(StoredDoc | undefined)[]>;
+  /** Every document of `collection` whose lookup key is `target`, whoever owns it. */
+  findDocsByTarget(collection: string, target: string): Promise<StoredDoc[]>;
+  /** The owner's conversations whose `groupIds` contain `groupId`. */
+  findConversationsInGroup(owner: string, groupId: string): Promise<StoredDoc[]>;
+  /** The current log position of (owner, collection); 0 when nothing was written. */
+  currentSeq(owner: string, collection: string): Promise<number>;
+
+  findMessageByClientId(senderId: string, clientMessageId: string): Promise<StoredMessage | undefined>;
+  listMessages(query: MessageQuery): Promise<StoredMessage[]>;
+  countUnread(query: UnreadQuery): Promise<number>;
+
+  getUsers(accountIds: readonly string[]): Promise<UserRecord[]>;
+  getTeam(teamId: string): Promise<TeamRecord | undefined>;
+  getTeamMembers(teamId: string): Promise<string[]>;
+  isTeamMember(teamId: string, accountId: string): Promise<boolean>;
+}
+
+/** What a read-write transaction offers on top of reads. */
+export interface StoreTx extends StoreReader {
+  /**
+   * Takes the next positions of each owner's log for `collection` (`count` each), in the order
+   * given. Locks the owners' counters until the transaction ends.
+   */
+  advanceSeqs(collection: string, requests: readonly { owner: string; count: number }[]): Promise<SeqRange[]>;
+  /** Inserts or replaces documents (a rewritten document moves to its new seq). */
+  putDocs(collection: string, docs: readonly DocWrite[]): Promise<void>;
+  /**
+   * The next sort order of each owner (repeats allowed, applied in order): `max(now, last + 1)`,
+   * so an owner's sort orders are unique and increasing.
+   */
+  nextSortOrders(owners: readonly string[], now: number): Promise<number[]>;
+
+  /** The next message time of a conversation: `max(now, last + 1)`, under its lock. */
+  nextMessageTime(conversationKey: string, now: number): Promise<number>;
+  insertMessage(message: StoredMessage): Promise<void>;
+
+  upsertUser(user: { accountId: string; name?: string; avatar?: string }): Promise<UserRecord>;
+  /** Creates or replaces a team and its member list. */
+  putTeam(team: TeamRecord & { memberIds: readonly string[] }): Promise<void>;
+
+  /** Runs `hook` right after this transaction commits (in commit order); never after a rollback. */
+  afterCommit(hook: () => void): void;
+}
+
+export interface Store {
+  /** Runs `fn` in one read-write transaction: committed when it resolves, rolled back if it throws. */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /** Runs `fn` on a consistent read-only snapshot. */
+  read<T>(fn: (reader: StoreReader) => Promise<T>): Promise<T>;
+  /** Waits for running transactions, then releases the backend. Later calls reject. */
+  close(): Promise<void>;
+}
