@@ -1,0 +1,11 @@
+/**
+ * @convsync/server — the socket.io sync server: per-account change log, pull/push/stream
+ * replication with the shared merge rules, messages with last message and unread counts, teams,
+ * JWT auth, health and metrics.
+ */
+export { startServer, type ConvSyncServer, type SendMessageInput, type ServerOptions } from './server.js';
+export type { TeamInput, UserInput } from './messages/profiles.js';
+export type { IssueTokenOptions } from './auth.js';
+export { jsonLogger, silentLogger, type LogLevel, type Logger } from './logger.js';
+export type { RateLimitOptions } from './transport/rate-limit.js';
+export type { Store, StoreReader, StoreTx } from './store/store.js';

@@ -1,0 +1,234 @@
+/**
+ * `startServer`: the composition root. It opens the store, builds the domain context, the token
+ * service and the dispatcher, and wires socket.io, in-process sessions and plain HTTP onto one port.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server as SocketServer } from 'socket.io';
+import {
+  ConvSyncError,
+  ErrorCode,
+  conversationId,
+  invalidParameter,
+  parseConversationId,
+  type ConversationType,
+  type Message,
+  type SessionEndpoint,
+} from '@convsync/protocol';
+import { createTokenService, generateSecret, type IssueTokenOptions } from './auth.js';
+import type { DomainContext } from './context.js';
+import { silentLogger, type Logger } from './logger.js';
+import { ingestMessage } from './messages/ingest.js';
+import { createTeam, upsertUser, type TeamInput, type UserInput } from './messages/profiles.js';
+import { Metrics } from './metrics.js';
+import { openSqliteStore } from './store/sqlite.js';
+import type { Store } from './store/store.js';
+import { createDispatcher } from './transport/dispatcher.js';
+import { createHttpHandler } from './transport/http.js';
+import { StreamHub } from './transport/hub.js';
+import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './transport/rate-limit.js';
+import { attachSockets, openInProcessSession } from './transport/sessions.js';
+
+/** Options of `startServer` (SPEC §2), plus injection points for tests and embedders. */
+export interface ServerOptions {
+  /** 0 or absent: a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** SQLite file path (default ./convsync.sqlite), ':memory:', or a postgres:// URL (not supported yet). */
+  database?: string;
+  /** Enables the socket.io Redis adapter, so several processes share the account rooms. */
+  redisUrl?: string;
+  /** Token signing secret; a random one is generated when absent (tokens then die with the process). */
+  secret?: string;
+  /** Server clock in ms (injected for deterministic tests). */
+  now?: () => number;
+  /** Structured logs; silent by default. */
+  logger?: Logger;
+  /** Browser origins allowed to connect (absent: all, for development). */
+  allowedOrigins?: readonly string[];
+  /** Per-session token bucket (default 300 requests/s, burst 600). */
+  rateLimit?: RateLimitOptions;
+  /** Enables `POST /dev/token {accountId}` (for the demo's sign-in). Off by default. */
+  dev?: boolean;
+  /** Message server id source (default: random UUIDs). */
+  newMessageId?: () => string;
+  /** Byte budget of one pull page (default the protocol's MAX_FRAME_BYTES). */
+  maxFrameBytes?: number;
+}
+
+export interface SendMessageInput {
+  from: string;
+  conversationType: ConversationType;
+  targetId: string;
+  text: string;
+  /** Idempotency key (default: a new id, so every call is a new message). */
+  clientMessageId?: string;
+}
+
+/** A running server (SPEC §2). */
+export interface ConvSyncServer {
+  /** e.g. `http://127.0.0.1:41234` */
+  readonly url: string;
+  readonly port: number;
+  /** A token for that account (HS256 JWT; one week unless `expiresInSeconds`). */
+  issueToken(accountId: string, options?: IssueTokenOptions): Promise<string>;
+  /** Creates or replaces a team (group chat) and its members. */
+  createTeam(team: TeamInput): Promise<void>;
+  /** A message sent on behalf of `from`, through the same ingest as a socket's `message:send`. */
+  sendMessage(message: SendMessageInput): Promise<Message>;
+  /** The profile used for P2P conversation names and avatars. */
+  upsertUser(user: UserInput): Promise<void>;
+  /** A session without the network: same handlers, validation, rate limit and stream as a socket. */
+  connectInProcess(token: string, options?: { deviceId?: string }): Promise<SessionEndpoint>;
+  /** Stops accepting, disconnects every session, waits for running transactions, closes the store. */
+  close(): Promise<void>;
+}
+
+const MAX_HTTP_BUFFER_SIZE = 1.5e6;
+
+function openStore(database: string): Store {
+  if (/^postgres(ql)?:\/\//i.test(database)) {
+    throw new ConvSyncError(ErrorCode.INVALID_PARAMETER, 'PostgreSQL store not supported yet', { detail: { database: 'postgres://…' } });
+  }
+  return openSqliteStore({ path: database });
+}
+
+function listen(http: HttpServer, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(port, host, () => {
+      http.off('error', reject);
+      resolve(http.address() as AddressInfo);
+    });
+  });
+}
+
+async function redisAdapter(url: string): Promise<{ adapter: ReturnType<typeof import('@socket.io/redis-adapter').createAdapter>; close: () => Promise<void> }> {
+  const [{ Redis }, { createAdapter }] = await Promise.all([import('ioredis'), import('@socket.io/redis-adapter')]);
+  const pub = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
+  const sub = pub.duplicate();
+  await Promise.all([pub.connect(), sub.connect()]);
+  return {
+    adapter: createAdapter(pub, sub),
+    close: async () => {
+      await Promise.allSettled([pub.quit(), sub.quit()]);
+    },
+  };
+}
+
+/**
+ * Starts a ConvSync server.
+ *
+ * @example
+ * ```ts
+ * const server = await startServer({ database: ':memory:' });
+ * const token = await server.issueToken('alice');
+ * // io(server.url, { auth: { token, protocolVersion: PROTOCOL_VERSION } })
+ * await server.close();
+ * ```
+ */
+export async function startServer(options: ServerOptions = {}): Promise<ConvSyncServer> {
+  const now = options.now ?? Date.now;
+  const logger = options.logger ?? silentLogger;
+  const host = options.host ?? '127.0.0.1';
+  const metrics = new Metrics();
+  const hub = new StreamHub();
+  const store = openStore(options.database ?? './convsync.sqlite');
+  const ctx: DomainContext = {
+    store,
+    now,
+    newMessageId: options.newMessageId ?? (() => randomUUID()),
+    publish: (owner, event) => hub.publish(owner, event),
+  };
+  const tokens = createTokenService({ secret: options.secret ?? generateSecret(), now });
+  const dispatch = createDispatcher({
+    ctx,
+    metrics,
+    logger,
+    ...(options.maxFrameBytes === undefined ? {} : { pull: { maxFrameBytes: options.maxFrameBytes } }),
+  });
+  const deps = { tokens, dispatch, hub, metrics, logger, rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT, now };
+
+  const http = createServer(createHttpHandler({
+    metrics,
+    ...(options.dev === true ? { issueDevToken: (accountId: string) => tokens.issue(accountId) } : {}),
+    ...(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins }),
+  }));
+  const allowed = options.allowedOrigins;
+  const io = new SocketServer(http, {
+    maxHttpBufferSize: MAX_HTTP_BUFFER_SIZE,
+    cors: { origin: allowed === undefined ? true : [...allowed] },
+    // Browsers send Origin; other clients (Node, tests) do not and are not subject to it.
+    allowRequest: (req, callback) => {
+      const origin = req.headers.origin;
+      callback(null, allowed === undefined || origin === undefined || allowed.includes(origin));
+    },
+  });
+  let redis: Awaited<ReturnType<typeof redisAdapter>> | undefined;
+  const inProcess = new Set<() => void>();
+  try {
+    if (options.redisUrl !== undefined) {
+      redis = await redisAdapter(options.redisUrl);
+      io.adapter(redis.adapter);
+    }
+    hub.attach(io);
+    attachSockets(io, deps);
+    const address = await listen(http, options.port ?? 0, host);
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+    logger.log('info', 'server listening', { url, database: options.database ?? './convsync.sqlite', redis: redis !== undefined });
+
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      port: address.port,
+      issueToken: (accountId, issueOptions) => tokens.issue(accountId, issueOptions),
+      createTeam: (team) => createTeam(ctx, team),
+      async sendMessage(input) {
+        const id = conversationId(input.from, input.conversationType, input.targetId);
+        if (typeof input.text !== 'string') throw invalidParameter('text must be a string');
+        const message = await ingestMessage(ctx, {
+          senderId: input.from,
+          conversation: parseConversationId(id),
+          clientMessageId: input.clientMessageId ?? randomUUID(),
+          text: input.text,
+        });
+        metrics.messages++;
+        return message;
+      },
+      async upsertUser(user) {
+        await upsertUser(ctx, user);
+      },
+      async connectInProcess(token, sessionOptions = {}) {
+        if (closing !== undefined) throw new ConvSyncError(ErrorCode.SERVER_UNREACHABLE, 'the server is closing');
+        return openInProcessSession(deps, token, {
+          ...sessionOptions,
+          onClose: (close) => {
+            inProcess.add(close);
+            return () => inProcess.delete(close);
+          },
+        });
+      },
+      close() {
+        closing ??= (async () => {
+          logger.log('info', 'server closing', { url });
+          for (const close of [...inProcess]) close();
+          await new Promise<void>((resolve) => {
+            io.close(() => resolve());
+            http.closeAllConnections();
+          });
+          await store.close();
+          await redis?.close();
+          logger.log('info', 'server closed', { url });
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    io.close();
+    await store.close();
+    await redis?.close();
+    throw error;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The handlers of every client event, shared by socket.io sockets and in-process sessions: parse
+ * the payload with the protocol's schema, call the domain, answer `{ok: true, …}` or
+ * `{ok: false, error}`. A handler never throws: anything unexpected becomes a 500 answer and a log
+ * line, never a crashed process.
+ */
+import {
+  ClientEvent,
+  ConvSyncError,
+  ErrorCode,
+  PROTOCOL_VERSION,
+  invalidParameter,
+  messageListRequestSchema,
+  parseConversationId,
+  parseOrThrow,
+  pullRequestSchema,
+  pushRequestSchema,
+  sendMessageRequestSchema,
+  sessionInfoRequestSchema,
+  type Answer,
+} from '@convsync/protocol';
+import type { DomainContext } from '../context.js';
+import type { Logger } from '../logger.js';
+import { listMessages } from '../messages/history.js';
+import { ingestMessage } from '../messages/ingest.js';
+import type { Metrics } from '../metrics.js';
+import { pull, type PullOptions } from '../sync/pull.js';
+import { push } from '../sync/push.js';
+import type { TokenBucket } from './rate-limit.js';
+
+/** One authenticated session (a socket or an in-process endpoint). */
+export interface Session {
+  accountId: string;
+  deviceId: string | undefined;
+  /** When the token expires (ms since the epoch). */
+  expiresAt: number;
+  limiter: TokenBucket;
+}
+
+export interface DispatcherOptions {
+  ctx: DomainContext;
+  metrics: Metrics;
+  logger: Logger;
+  pull?: PullOptions;
+}
+
+export type Dispatch = (session: Session, event: string, payload: unknown) => Promise<Answer<object>>;
+
+type Handler = (session: Session, payload: unknown) => Promise<object>;
+
+export function createDispatcher(options: DispatcherOptions): Dispatch {
+  const { ctx, metrics, logger } = options;
+  const handlers: Record<string, Handler> = {
+    [ClientEvent.SESSION_INFO]: async (session, payload) => {
+      parseOrThrow(sessionInfoRequestSchema, payload ?? {}, 'session:info request');
+      return {
+        accountId: session.accountId,
+        serverTime: ctx.now(),
+        protocolVersion: PROTOCOL_VERSION,
+        tokenExpiresAt: session.expiresAt,
+      };
+    },
+    [ClientEvent.PULL]: async (session, payload) => {
+      const request = parseOrThrow(pullRequestSchema, payload, 'sync:pull request');
+      metrics.pulls++;
+      return pull(ctx.store, session.accountId, request, options.pull);
+    },
+    [ClientEvent.PUSH]: async (session, payload) => {
+      const request = parseOrThrow(pushRequestSchema, payload, 'sync:push request');
+      metrics.pushes++;
+      return push(ctx, session.accountId, request);
+    },
+    [ClientEvent.MESSAGE_SEND]: async (session, payload) => {
+      const request = parseOrThrow(sendMessageRequestSchema, payload, 'message:send request');
+      const message = await ingestMessage(ctx, {
+        senderId: session.accountId,
+        conversation: parseConversationId(request.conversationId),
+        clientMessageId: request.clientMessageId,
+        text: request.text,
+        ...(request.messageType === undefined ? {} : { messageType: request.messageType }),
+        ...(request.serverExtension === undefined ? {} : { serverExtension: request.serverExtension }),
+      });
+      metrics.messages++;
+      return { message };
+    },
+    [ClientEvent.MESSAGE_LIST]: async (session, payload) => {
+      const request = parseOrThrow(messageListRequestSchema, payload, 'message:list request');
+      return { messages: await listMessages(ctx, session.accountId, request) };
+    },
+  };
+
+  return async (session, event, payload) => {
+    try {
+      if (!session.limiter.take()) {
+        metrics.rateLimited++;
+        throw new ConvSyncError(ErrorCode.RATE_LIMITED, 'rate limited: too many requests, slow down');
+      }
+      const handler = Object.hasOwn(handlers, event) ? handlers[event] : undefined;
+      if (handler === undefined) throw invalidParameter('unknown event', { event: String(event).slice(0, 100) });
+      return { ok: true, ...(await handler(session, payload)) };
+    } catch (thrown) {
+      const error = ConvSyncError.from(thrown);
+      metrics.error(error.code);
+      if (error.code === ErrorCode.INTERNAL) {
+        logger.log('error', 'request failed', {
+          event: String(event).slice(0, 100),
+          accountId: session.accountId,
+          error: thrown instanceof Error ? thrown.stack ?? thrown.message : String(thrown),
+        });
+        return { ok: false, error: { code: ErrorCode.INTERNAL, desc: 'internal server error' } };
+      }
+      logger.log('debug', 'request refused', { event: String(event).slice(0, 100), accountId: session.accountId, code: error.code });
+      return { ok: false, error: error.toWire() };
+    }
+  };
+}

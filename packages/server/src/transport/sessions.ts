@@ -1,0 +1,186 @@
+/**
+ * Opening sessions: the socket.io handshake middleware and connection wiring, and the in-process
+ * endpoint (`connectInProcess`). Both authenticate the same way, answer through the same
+ * dispatcher, share the rate limit and receive the account's stream; a session ends when its
+ * token expires.
+ */
+import {
+  ConvSyncError,
+  ErrorCode,
+  PROTOCOL_VERSION,
+  isDeviceId,
+  parseOrThrow,
+  handshakeAuthSchema,
+  type ConnectErrorData,
+  type SessionEndpoint,
+  type StreamEvent,
+} from '@convsync/protocol';
+import type { Server as SocketServer, Socket } from 'socket.io';
+import type { TokenService } from '../auth.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { Dispatch, Session } from './dispatcher.js';
+import { StreamHub, accountRoom } from './hub.js';
+import { TokenBucket, type RateLimitOptions } from './rate-limit.js';
+
+export interface SessionDeps {
+  tokens: TokenService;
+  dispatch: Dispatch;
+  hub: StreamHub;
+  metrics: Metrics;
+  logger: Logger;
+  rateLimit: RateLimitOptions;
+  now: () => number;
+}
+
+/** setTimeout's ceiling (~24.8 days): longer waits re-arm. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Calls `onExpired` when `expiresAt` passes; returns the cancel. */
+function expiryTimer(expiresAt: number, now: () => number, onExpired: () => void): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    const wait = expiresAt - now();
+    if (wait <= 0) {
+      onExpired();
+      return;
+    }
+    timer = setTimeout(arm, Math.min(wait, MAX_TIMER_MS));
+    timer.unref();
+  };
+  arm();
+  return () => clearTimeout(timer);
+}
+
+function connectError(error: ConvSyncError): Error & { data: ConnectErrorData } {
+  return Object.assign(new Error(error.desc), { data: { code: error.code, desc: error.desc } });
+}
+
+/** Checks `handshake.auth`: protocol version first (192003), then the token (302). */
+async function authenticate(deps: SessionDeps, auth: unknown): Promise<Session> {
+  const record = typeof auth === 'object' && auth !== null ? (auth as Record<string, unknown>) : {};
+  if (record.protocolVersion !== PROTOCOL_VERSION) {
+    throw new ConvSyncError(ErrorCode.PROTOCOL_MISMATCH,
+      `protocol version mismatch: the server speaks ${PROTOCOL_VERSION}, the client ${String(record.protocolVersion)}`);
+  }
+  if (typeof record.token !== 'string' || record.token.length === 0) {
+    throw new ConvSyncError(ErrorCode.AUTH_FAILED, 'missing token');
+  }
+  const parsed = parseOrThrow(handshakeAuthSchema, auth, 'handshake auth');
+  const verified = await deps.tokens.verify(parsed.token);
+  return {
+    accountId: verified.accountId,
+    deviceId: parsed.deviceId,
+    expiresAt: verified.expiresAt,
+    limiter: new TokenBucket(deps.rateLimit, deps.now),
+  };
+}
+
+/** Installs the handshake middleware and the per-socket handlers. */
+export function attachSockets(io: SocketServer, deps: SessionDeps): void {
+  io.use((socket, next) => {
+    authenticate(deps, socket.handshake.auth).then(
+      (session) => {
+        socket.data.session = session;
+        next();
+      },
+      (thrown: unknown) => {
+        const error = ConvSyncError.from(thrown, ErrorCode.AUTH_FAILED);
+        deps.metrics.authFailures++;
+        deps.logger.log('info', 'handshake refused', { code: error.code, desc: error.desc, address: socket.handshake.address });
+        next(connectError(error));
+      },
+    );
+  });
+
+  io.on('connection', (socket: Socket) => {
+    const session = socket.data.session as Session;
+    void socket.join(accountRoom(session.accountId));
+    deps.metrics.connections++;
+    deps.metrics.connectionsTotal++;
+    deps.logger.log('debug', 'socket connected', { accountId: session.accountId, deviceId: session.deviceId });
+    const cancelExpiry = expiryTimer(session.expiresAt, deps.now, () => {
+      deps.logger.log('info', 'token expired: closing socket', { accountId: session.accountId });
+      socket.disconnect(true);
+    });
+    socket.onAny((event: unknown, ...args: unknown[]) => {
+      const last = args[args.length - 1];
+      const ack = typeof last === 'function' ? (last as (answer: unknown) => void) : undefined;
+      const payload = ack !== undefined && args.length === 1 ? undefined : args[0];
+      void deps.dispatch(session, typeof event === 'string' ? event : String(event), payload).then((answer) => {
+        ack?.(answer);
+      });
+    });
+    socket.on('disconnect', () => {
+      cancelExpiry();
+      deps.metrics.connections--;
+    });
+  });
+}
+
+/** JSON round trip: an in-process session sees exactly what a socket would (and shares no objects). */
+function wire<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+/** The in-process endpoint of `server.connectInProcess`; rejects 302 on a bad token. */
+export async function openInProcessSession(
+  deps: SessionDeps,
+  token: string,
+  options: { deviceId?: string; onClose?: (close: () => void) => () => void } = {},
+): Promise<SessionEndpoint & { readonly closed: boolean }> {
+  if (options.deviceId !== undefined && !isDeviceId(options.deviceId)) {
+    throw new ConvSyncError(ErrorCode.INVALID_PARAMETER, 'malformed device id');
+  }
+  const verified = await deps.tokens.verify(token);
+  const session: Session = {
+    accountId: verified.accountId,
+    deviceId: options.deviceId,
+    expiresAt: verified.expiresAt,
+    limiter: new TokenBucket(deps.rateLimit, deps.now),
+  };
+  const unsubscribes = new Set<() => void>();
+  let closed = false;
+  let cancelExpiry = (): void => undefined;
+  let unregister = (): void => undefined;
+  deps.metrics.connections++;
+  deps.metrics.connectionsTotal++;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    cancelExpiry();
+    unregister();
+    for (const unsubscribe of unsubscribes) unsubscribe();
+    unsubscribes.clear();
+    deps.metrics.connections--;
+  };
+  unregister = options.onClose?.(close) ?? unregister;
+  cancelExpiry = expiryTimer(session.expiresAt, deps.now, close);
+  return {
+    get closed() {
+      return closed;
+    },
+    async request(event, payload) {
+      if (closed) return { ok: false, error: { code: ErrorCode.OFFLINE, desc: 'the session is closed' } };
+      let copy: unknown;
+      try {
+        copy = payload === undefined ? undefined : wire(payload);
+      } catch {
+        return { ok: false, error: { code: ErrorCode.INVALID_PARAMETER, desc: 'payload is not serialisable' } };
+      }
+      return wire(await deps.dispatch(session, event, copy));
+    },
+    onStream(listener: (event: StreamEvent) => void) {
+      if (closed) return () => undefined;
+      const unsubscribe = deps.hub.subscribe(session.accountId, (event) => {
+        if (!closed) listener(wire(event));
+      });
+      unsubscribes.add(unsubscribe);
+      return () => {
+        unsubscribe();
+        unsubscribes.delete(unsubscribe);
+      };
+    },
+    close,
+  };
+}
