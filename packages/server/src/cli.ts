@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+/**
+ * `convsync-server`: starts the sync server from flags or CONVSYNC_* environment variables, logs
+ * JSON lines to stderr, and shuts down gracefully on SIGTERM/SIGINT (stop accepting, close the
+ * sockets, wait for running transactions, close the store).
+ */
+import { parseArgs } from 'node:util';
+import { jsonLogger, type LogLevel } from './logger.js';
+import { startServer } from './server.js';
+
+const HELP = `convsync-server — the ConvSync sync server
+
+Usage: convsync-server [options]
+
+  --port <n>        port (default 3000; 0 = a free port)          env CONVSYNC_PORT
+  --host <addr>     interface (default 127.0.0.1)                  env CONVSYNC_HOST
+  --db <path|url>   SQLite file, :memory:, or postgres:// URL       env CONVSYNC_DB
+                    (default ./convsync.sqlite)
+  --redis <url>     Redis URL: enables the socket.io Redis adapter  env CONVSYNC_REDIS
+  --secret <s>      token signing secret (default: random, so       env CONVSYNC_SECRET
+                    tokens die with the process)
+  --origin <o>      allowed browser origin (repeatable; default all) env CONVSYNC_ORIGINS (comma-separated)
+  --dev             enable POST /dev/token {accountId} for demos    env CONVSYNC_DEV=1
+  --log-level <l>   debug | info | warn | error (default info)      env CONVSYNC_LOG_LEVEL
+  --help            this text
+
+HTTP on the same port: GET /healthz, GET /metrics (Prometheus).
+Tokens for development: start with --dev and POST /dev/token, e.g.
+  curl -s -XPOST localhost:3000/dev/token -H 'content-type: application/json' -d '{"accountId":"alice"}'
+`;
+
+const LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error'];
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      db: { type: 'string' },
+      redis: { type: 'string' },
+      secret: { type: 'string' },
+      origin: { type: 'string', multiple: true },
+      dev: { type: 'boolean' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help === true) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const env = process.env;
+  const portText = values.port ?? env.CONVSYNC_PORT ?? '3000';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid --port: ${portText}`);
+  const level = values['log-level'] ?? env.CONVSYNC_LOG_LEVEL ?? 'info';
+  if (!LEVELS.includes(level)) throw new Error(`invalid --log-level: ${level}`);
+  const logger = jsonLogger({ level: level as LogLevel });
+  const origins = values.origin ?? env.CONVSYNC_ORIGINS?.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  const redisUrl = values.redis ?? env.CONVSYNC_REDIS;
+  const secret = values.secret ?? env.CONVSYNC_SECRET;
+  const dev = values.dev === true || env.CONVSYNC_DEV === '1';
+  if (secret === undefined) logger.log('warn', 'no --secret given: using a random one, tokens will not survive a restart');
+
+  const server = await startServer({
+    port,
+    host: values.host ?? env.CONVSYNC_HOST ?? '127.0.0.1',
+    database: values.db ?? env.CONVSYNC_DB ?? './convsync.sqlite',
+    logger,
+    dev,
+    ...(redisUrl === undefined ? {} : { redisUrl }),
+    ...(secret === undefined ? {} : { secret }),
+    ...(origins === undefined || origins.length === 0 ? {} : { allowedOrigins: origins }),
+  });
+  if (dev) logger.log('info', 'dev tokens: POST /dev/token {"accountId": "..."}', { url: `${server.url}/dev/token` });
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.log('info', 'shutting down', { signal });
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.log('error', 'shutdown failed', { error: String(error) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'failed to start', error: error instanceof Error ? error.message : String(error) })}\n`);
+  process.exit(1);
+});
