@@ -56,15 +56,15 @@ function connectError(error: ConvSyncError): Error & { data: ConnectErrorData } 
   return Object.assign(new Error(error.desc), { data: { code: error.code, desc: error.desc } });
 }
 
-/** Checks `handshake.auth`: protocol version first (192003), then the token (302). */
+/** Checks `handshake.auth`: a token is present (302), the protocol version (192003), the token verifies (302). */
 async function authenticate(deps: SessionDeps, auth: unknown): Promise<Session> {
   const record = typeof auth === 'object' && auth !== null ? (auth as Record<string, unknown>) : {};
+  if (typeof record.token !== 'string' || record.token.length === 0) {
+    throw new ConvSyncError(ErrorCode.AUTH_FAILED, 'missing token');
+  }
   if (record.protocolVersion !== PROTOCOL_VERSION) {
     throw new ConvSyncError(ErrorCode.PROTOCOL_MISMATCH,
       `protocol version mismatch: the server speaks ${PROTOCOL_VERSION}, the client ${String(record.protocolVersion)}`);
-  }
-  if (typeof record.token !== 'string' || record.token.length === 0) {
-    throw new ConvSyncError(ErrorCode.AUTH_FAILED, 'missing token');
   }
   const parsed = parseOrThrow(handshakeAuthSchema, auth, 'handshake auth');
   const verified = await deps.tokens.verify(parsed.token);
