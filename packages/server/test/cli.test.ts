@@ -1,0 +1,113 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ClientEvent, PROTOCOL_VERSION } from '@convsync/protocol';
+import { io } from 'socket.io-client';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+
+interface Running {
+  child: ChildProcess;
+  lines: Record<string, unknown>[];
+  exited: Promise<number | null>;
+}
+
+function run(args: string[]): Running {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CLI, ...args], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Record<string, unknown>[] = [];
+  let buffer = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    let index;
+    while ((index = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, index);
+      buffer = buffer.slice(index + 1);
+      try {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        lines.push({ raw: line });
+      }
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, lines, exited };
+}
+
+async function waitForLine(running: Running, msg: string, timeoutMs = 15_000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const line = running.lines.find((l) => l.msg === msg);
+    if (line !== undefined) return line;
+    if (Date.now() > deadline) throw new Error(`no "${msg}" log line; got ${JSON.stringify(running.lines)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('command line', () => {
+  const children: ChildProcess[] = [];
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+    await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+
+  it('starts, answers /healthz, /metrics and dev tokens, serves sockets, and shuts down cleanly on SIGTERM', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'convsync-cli-'));
+    dirs.push(dir);
+    const running = run(['--port', '0', '--db', join(dir, 'db.sqlite'), '--secret', 'cli-test-secret', '--dev']);
+    children.push(running.child);
+    const { url } = (await waitForLine(running, 'server listening')) as { url: string };
+    const health = await fetch(`${url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    const tokenAnswer = await fetch(`${url}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ accountId: 'alice' }) });
+    expect(tokenAnswer.status).toBe(200);
+    const { token } = (await tokenAnswer.json()) as { token: string };
+    const bad = await fetch(`${url}/dev/token`, { method: 'POST', body: '{"accountId":"a|b"}' });
+    expect(bad.status).toBe(400);
+    await bad.text();
+    const socket = io(url, { auth: { token, protocolVersion: PROTOCOL_VERSION }, transports: ['websocket'], reconnection: false });
+    const info = await socket.timeout(5000).emitWithAck(ClientEvent.SESSION_INFO, {});
+    expect(info).toMatchObject({ ok: true, accountId: 'alice' });
+    await socket.timeout(5000).emitWithAck(ClientEvent.PULL, { collection: 'conversations', checkpoint: null, batchSize: 10 });
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^convsync_connections 1$/m);
+    expect(metrics).toMatch(/^convsync_pulls_total 1$/m);
+    expect(metrics).toMatch(/^convsync_pushes_total 0$/m);
+    expect(metrics).toMatch(/^convsync_messages_total 0$/m);
+    const disconnected = new Promise((resolve) => socket.once('disconnect', resolve));
+    running.child.kill('SIGTERM');
+    expect(await running.exited).toBe(0);
+    await disconnected;
+    await waitForLine(running, 'server closed');
+  });
+
+  it('keeps /dev/token off unless --dev is given', async () => {
+    const running = run(['--port', '0', '--db', ':memory:', '--log-level', 'info']);
+    children.push(running.child);
+    const { url } = (await waitForLine(running, 'server listening')) as { url: string };
+    const answer = await fetch(`${url}/dev/token`, { method: 'POST', body: '{"accountId":"alice"}' });
+    expect(answer.status).toBe(404);
+    await answer.text();
+    running.child.kill('SIGINT');
+    expect(await running.exited).toBe(0);
+  });
+
+  it('prints help, and refuses a postgres URL for now with a clear error', async () => {
+    const help = run(['--help']);
+    let out = '';
+    help.child.stdout?.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+    expect(await help.exited).toBe(0);
+    expect(out).toMatch(/--port/);
+    const pg = run(['--port', '0', '--db', 'postgres://localhost/test']);
+    children.push(pg.child);
+    expect(await pg.exited).toBe(1);
+    expect(JSON.stringify(pg.lines)).toMatch(/PostgreSQL store not supported yet/);
+  });
+});
