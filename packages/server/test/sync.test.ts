@@ -208,6 +208,20 @@ describe('push and pull', () => {
     expect(changed.documents[0]?.groupIds).toEqual([]);
     expect(changed.documents[0]?.groups).toEqual([{ groupId: 'g1', member: false, stamp: stamp(30) }]);
   });
+  it('a conversation pushed into an already deleted group leaves it', async () => {
+    const server = await h.server();
+    const alice = await h.client(server, 'alice');
+    const group: ConversationGroupDoc = {
+      groupId: 'g1', name: 'Old', serverExtension: '', createTime: 1, updateTime: 1,
+      clock: { name: stamp(10), serverExtension: '', deleted: stamp(30) }, _deleted: true,
+    };
+    await alice.ok(ClientEvent.PUSH, { collection: 'conversationGroups', rows: [{ assumedMasterState: null, newDocumentState: group }] });
+    // Added offline at 20, before the deletion at 30 reached that device.
+    const base = localDoc('alice|1|bob');
+    const { conflicts } = await pushConversations(alice, [{ ...base, groups: [{ groupId: 'g1', member: true, stamp: stamp(20) }], groupIds: ['g1'] }]);
+    expect(conflicts[0]?.groupIds).toEqual([]);
+    expect((await alice.pullAll()).documents[0]?.groupIds).toEqual([]);
+  });
 });
 
 describe('stream', () => {

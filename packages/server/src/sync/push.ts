@@ -74,6 +74,7 @@ async function pushConversations(ctx: DomainContext, owner: string, rows: Conver
       if (row !== undefined) masters.set(id, JSON.parse(row.json) as ConversationDoc);
     });
     const changes = new ChangeSet();
+    const deletedGroups = new Map<string, ConversationGroupDoc | null>();
     const now = ctx.now();
     for (const [i, row] of rows.entries()) {
       const parsed = parsedRows[i] as ParsedConversationId;
@@ -94,6 +95,7 @@ async function pushConversations(ctx: DomainContext, owner: string, rows: Conver
         const unreadCount = await countUnread(tx, { parsed, doc: merged, member: access.member });
         merged = normalizeConversation({ ...merged, unreadCount });
       }
+      merged = await leaveDeletedGroups(tx, { owner, doc: merged, groups: deletedGroups });
       if (!created && sameIgnoringRev(merged, base)) continue;
       masters.set(id, merged);
       changes.putConversation(owner, merged);
@@ -153,4 +155,32 @@ async function leaveDeletedGroup(
     const merged = mergeConversation(conversation, leaving);
     if (!sameIgnoringRev(merged, conversation)) changes.putConversation(owner, merged);
   }
+}
+
+/**
+ * A conversation pushed into a group that is already deleted (a device added it offline, before it
+ * learnt of the deletion) leaves it again: the deletion's register wins over the older add.
+ * `groups` caches the owner's group documents (null: absent or live) across a batch.
+ */
+async function leaveDeletedGroups(
+  tx: StoreTx,
+  options: { owner: string; doc: ConversationDoc; groups: Map<string, ConversationGroupDoc | null> },
+): Promise<ConversationDoc> {
+  const { owner, groups } = options;
+  const unknown = options.doc.groupIds.filter((groupId) => !groups.has(groupId));
+  if (unknown.length > 0) {
+    const rows = await tx.getDocs(Collection.CONVERSATION_GROUPS, unknown.map((id) => ({ owner, id })));
+    unknown.forEach((groupId, i) => {
+      const row = rows[i];
+      const group = row === undefined ? null : (JSON.parse(row.json) as ConversationGroupDoc);
+      groups.set(groupId, group?._deleted === true ? group : null);
+    });
+  }
+  let doc = options.doc;
+  for (const groupId of doc.groupIds) {
+    const group = groups.get(groupId);
+    if (group === undefined || group === null) continue;
+    doc = mergeConversation(doc, { ...doc, groups: [{ groupId, member: false, stamp: group.clock.deleted }] });
+  }
+  return doc;
 }
