@@ -5,6 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { Redis } from 'ioredis';
 import { Server as SocketServer } from 'socket.io';
 import {
   ConvSyncError,
@@ -105,8 +107,7 @@ function listen(http: HttpServer, port: number, host: string): Promise<AddressIn
   });
 }
 
-async function redisAdapter(url: string): Promise<{ adapter: ReturnType<typeof import('@socket.io/redis-adapter').createAdapter>; close: () => Promise<void> }> {
-  const [{ Redis }, { createAdapter }] = await Promise.all([import('ioredis'), import('@socket.io/redis-adapter')]);
+async function redisAdapter(url: string): Promise<{ adapter: ReturnType<typeof createAdapter>; close: () => Promise<void> }> {
   const pub = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
   const sub = pub.duplicate();
   await Promise.all([pub.connect(), sub.connect()]);
@@ -215,7 +216,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ConvSync
           logger.log('info', 'server closing', { url });
           for (const close of [...inProcess]) close();
           await new Promise<void>((resolve) => {
-            io.close(() => resolve());
+            void io.close(() => resolve());
             http.closeAllConnections();
           });
           await store.close();
@@ -226,7 +227,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ConvSync
       },
     };
   } catch (error) {
-    io.close();
+    await io.close();
     await store.close();
     await redis?.close();
     throw error;

@@ -73,7 +73,7 @@ describe('command line', () => {
     expect(bad.status).toBe(400);
     await bad.text();
     const socket = io(url, { auth: { token, protocolVersion: PROTOCOL_VERSION }, transports: ['websocket'], reconnection: false });
-    const info = await socket.timeout(5000).emitWithAck(ClientEvent.SESSION_INFO, {});
+    const info: unknown = await socket.timeout(5000).emitWithAck(ClientEvent.SESSION_INFO, {});
     expect(info).toMatchObject({ ok: true, accountId: 'alice' });
     await socket.timeout(5000).emitWithAck(ClientEvent.PULL, { collection: 'conversations', checkpoint: null, batchSize: 10 });
     const metrics = await (await fetch(`${url}/metrics`)).text();

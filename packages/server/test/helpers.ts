@@ -73,7 +73,7 @@ export class Client {
   async ok<T extends object = Record<string, unknown>>(event: string, payload?: unknown): Promise<T> {
     const answer = await this.request<T>(event, payload);
     if (!answer.ok) throw new Error(`${event} failed: ${answer.error.code} ${answer.error.desc}`);
-    return answer as T;
+    return answer;
   }
 
   /** Pulls the whole collection from `seq` (following hasMore), returning the documents and the last checkpoint. */

@@ -20,7 +20,7 @@ import type { TokenService } from '../auth.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Dispatch, Session } from './dispatcher.js';
-import { StreamHub, accountRoom } from './hub.js';
+import { accountRoom, type StreamHub } from './hub.js';
 import { TokenBucket, type RateLimitOptions } from './rate-limit.js';
 
 export interface SessionDeps {
@@ -81,7 +81,7 @@ export function attachSockets(io: SocketServer, deps: SessionDeps): void {
   io.use((socket, next) => {
     authenticate(deps, socket.handshake.auth).then(
       (session) => {
-        socket.data.session = session;
+        (socket.data as { session?: Session }).session = session;
         next();
       },
       (thrown: unknown) => {
@@ -94,7 +94,11 @@ export function attachSockets(io: SocketServer, deps: SessionDeps): void {
   });
 
   io.on('connection', (socket: Socket) => {
-    const session = socket.data.session as Session;
+    const session = (socket.data as { session?: Session }).session;
+    if (session === undefined) {
+      socket.disconnect(true);
+      return;
+    }
     void socket.join(accountRoom(session.accountId));
     deps.metrics.connections++;
     deps.metrics.connectionsTotal++;
