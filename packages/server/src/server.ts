@@ -20,6 +20,7 @@ import {
 } from '@convsync/protocol';
 import { createTokenService, generateSecret, type IssueTokenOptions } from './auth.js';
 import type { DomainContext } from './context.js';
+import { faultsFromEnv } from './faults.js';
 import { silentLogger, type Logger } from './logger.js';
 import { ingestMessage } from './messages/ingest.js';
 import { createTeam, upsertUser, type TeamInput, type UserInput } from './messages/profiles.js';
@@ -136,7 +137,9 @@ export async function startServer(options: ServerOptions = {}): Promise<ConvSync
   const host = options.host ?? '127.0.0.1';
   const metrics = new Metrics();
   const hub = new StreamHub();
-  const store = openStore(options.database ?? './convsync.sqlite');
+  // Test-only crash injection (CONVSYNC_FAULT); inert when unset.
+  const faults = faultsFromEnv();
+  const store = faults.wrapStore(openStore(options.database ?? './convsync.sqlite'));
   const ctx: DomainContext = {
     store,
     now,
@@ -144,12 +147,12 @@ export async function startServer(options: ServerOptions = {}): Promise<ConvSync
     publish: (owner, event) => hub.publish(owner, event),
   };
   const tokens = createTokenService({ secret: options.secret ?? generateSecret(), now });
-  const dispatch = createDispatcher({
+  const dispatch = faults.wrapDispatch(createDispatcher({
     ctx,
     metrics,
     logger,
     ...(options.maxFrameBytes === undefined ? {} : { pull: { maxFrameBytes: options.maxFrameBytes } }),
-  });
+  }));
   const deps = { tokens, dispatch, hub, metrics, logger, rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT, now };
 
   const http = createServer(createHttpHandler({

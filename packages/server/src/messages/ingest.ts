@@ -60,8 +60,10 @@ export function messageFor(reader: string, stored: StoredMessage): Message {
 
 /** Who receives a message: the pair of a P2P chat, the members of a team (the sender must be one). */
 export async function conversationMembers(reader: StoreReader, parsed: ParsedConversationId): Promise<string[]> {
+  // Sorted: rows of several owners are always locked in the same order (no deadlock between a
+  // message from alice to bob and one from bob to alice on a backend with row locks).
   if (parsed.type === ConversationType.P2P) {
-    return parsed.selfId === parsed.targetId ? [parsed.selfId] : [parsed.selfId, parsed.targetId];
+    return [...new Set([parsed.selfId, parsed.targetId])].sort();
   }
   const team = await reader.getTeam(parsed.targetId);
   if (team === undefined || team.superTeam !== (parsed.type === ConversationType.SUPER_TEAM)) {
@@ -71,7 +73,7 @@ export async function conversationMembers(reader: StoreReader, parsed: ParsedCon
   if (!members.includes(parsed.selfId)) {
     throw new ConvSyncError(ErrorCode.FORBIDDEN, 'the account is not a member of this team', { detail: { teamId: parsed.targetId } });
   }
-  return members;
+  return [...members].sort();
 }
 
 /** Stores a message and fans it out; returns it as the sender sees it. */
@@ -114,6 +116,7 @@ export async function ingestMessage(ctx: DomainContext, request: IngestRequest):
     });
 
     const ids = members.map((member) => conversationIdFor(member, message));
+    await tx.lockLogs(Collection.CONVERSATIONS, members);
     const stored = await tx.getDocs(Collection.CONVERSATIONS, members.map((owner, i) => ({ owner, id: ids[i] as string })));
     const sortOrders = await tx.nextSortOrders(members, createTime);
     const changes = new ChangeSet();

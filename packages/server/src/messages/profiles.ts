@@ -39,7 +39,13 @@ async function renameConversations(
   tx: StoreTx,
   options: { target: string; name: string; avatar: string; changes: ChangeSet },
 ): Promise<void> {
-  for (const row of await tx.findDocsByTarget(Collection.CONVERSATIONS, options.target)) {
+  const found = await tx.findDocsByTarget(Collection.CONVERSATIONS, options.target);
+  const owners = [...new Set(found.map((row) => row.owner))].sort();
+  await tx.lockLogs(Collection.CONVERSATIONS, owners);
+  // Re-read under the lock: a message may have rewritten a document since it was found.
+  const rows = await tx.getDocs(Collection.CONVERSATIONS, found.map((row) => ({ owner: row.owner, id: row.id })));
+  for (const row of rows) {
+    if (row === undefined) continue;
     const doc = JSON.parse(row.json) as ConversationDoc;
     if (doc.name === options.name && doc.avatar === options.avatar) continue;
     options.changes.putConversation(row.owner, normalizeConversation({ ...doc, name: options.name, avatar: options.avatar }));

@@ -66,6 +66,31 @@ export function runStoreConformance(name: string, setup: () => Promise<Conforman
       expect([...results].sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     });
 
+    it('serialises writers that lock the same owner\'s log', async () => {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => { release = resolve; });
+      let locked!: () => void;
+      const holding = new Promise<void>((resolve) => { locked = resolve; });
+      const order: string[] = [];
+      const first = store.transaction(async (tx) => {
+        await tx.lockLogs('conversations', ['alice', 'bob']);
+        locked();
+        await gate;
+        await tx.putDocs('conversations', [{ owner: 'alice', id: 'a', seq: 1, json: '{"by":"first"}' }]);
+        order.push('first');
+      });
+      await holding;
+      const second = store.transaction(async (tx) => {
+        await tx.lockLogs('conversations', ['alice']);
+        const [doc] = await tx.getDocs('conversations', [{ owner: 'alice', id: 'a' }]);
+        order.push(`second saw ${doc?.json ?? 'nothing'}`);
+      });
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      release();
+      await Promise.all([first, second]);
+      expect(order).toEqual(['first', 'second saw {"by":"first"}']);
+    });
+
     it('pulls rows after a position in seq order, a rewritten row once at its new position', async () => {
       await store.transaction(async (tx) => {
         await tx.putDocs('conversations', [

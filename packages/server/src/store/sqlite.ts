@@ -226,6 +226,11 @@ class SqliteTx implements StoreTx {
     return this.#check().isMember.get(teamId, accountId) !== undefined;
   }
 
+  async lockLogs(): Promise<void> {
+    // Transactions are serial here (one connection, BEGIN IMMEDIATE, a queue): nothing to lock.
+    this.#check(true);
+  }
+
   async advanceSeqs(collection: string, requests: readonly { owner: string; count: number }[]): Promise<SeqRange[]> {
     const s = this.#check(true);
     return requests.map(({ owner, count }) => {

@@ -113,6 +113,14 @@ export interface StoreReader {
 /** What a read-write transaction offers on top of reads. */
 export interface StoreTx extends StoreReader {
   /**
+   * Serialises this transaction with every other writer of those owners' logs for `collection`,
+   * until it ends. Call it before reading documents the transaction will rewrite, so a concurrent
+   * writer's commit can never be overwritten by a merge computed from a stale read. Owners are
+   * locked in sorted order; lock `conversations` before `conversationGroups`. (A backend whose
+   * transactions are already serial, like SQLite, may make this a no-op.)
+   */
+  lockLogs(collection: string, owners: readonly string[]): Promise<void>;
+  /**
    * Takes the next positions of each owner's log for `collection` (`count` each), in the order
    * given. Locks the owners' counters until the transaction ends.
    */

@@ -52,7 +52,9 @@ export class ChangeSet {
     for (const collection of [Collection.CONVERSATIONS, Collection.CONVERSATION_GROUPS] as const) {
       const byOwner = this.#pending[collection] as Map<string, Map<string, Pending<Collection>>>;
       if (byOwner.size === 0) continue;
-      const owners = [...byOwner.keys()];
+      // Owners in one global order: a backend with row locks (PostgreSQL) then never deadlocks
+      // between two transactions that both touch several owners' logs.
+      const owners = [...byOwner.keys()].sort();
       const ranges = await tx.advanceSeqs(collection, owners.map((owner) => ({ owner, count: byOwner.get(owner)?.size ?? 0 })));
       const writes = [];
       for (const range of ranges) {

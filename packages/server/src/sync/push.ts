@@ -66,6 +66,7 @@ function checkOwnership(owner: string, rows: ConversationRows): ParsedConversati
 async function pushConversations(ctx: DomainContext, owner: string, rows: ConversationRows): Promise<ConversationDoc[]> {
   const parsedRows = checkOwnership(owner, rows);
   return ctx.store.transaction(async (tx) => {
+    await tx.lockLogs(Collection.CONVERSATIONS, [owner]);
     const ids = [...new Set(rows.map((row) => row.newDocumentState.conversationId))];
     const stored = await tx.getDocs(Collection.CONVERSATIONS, ids.map((id) => ({ owner, id })));
     const masters = new Map<string, ConversationDoc>();
@@ -113,6 +114,9 @@ async function pushConversations(ctx: DomainContext, owner: string, rows: Conver
 
 async function pushGroups(ctx: DomainContext, owner: string, rows: GroupRows): Promise<ConversationGroupDoc[]> {
   return ctx.store.transaction(async (tx) => {
+    // A deleted group rewrites the owner's conversations too.
+    await tx.lockLogs(Collection.CONVERSATIONS, [owner]);
+    await tx.lockLogs(Collection.CONVERSATION_GROUPS, [owner]);
     const ids = [...new Set(rows.map((row) => row.newDocumentState.groupId))];
     const stored = await tx.getDocs(Collection.CONVERSATION_GROUPS, ids.map((id) => ({ owner, id })));
     const masters = new Map<string, ConversationGroupDoc>();
