@@ -81,7 +81,10 @@ export function openSqliteStore({ path }: SqliteStoreOptions): Store {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
+  // No busy wait inside SQLite: it would block the event loop while another connection (another
+  // process, or another store on the same file in this one) holds the write lock — possibly one
+  // that needs this very event loop to finish. A busy lock is retried asynchronously instead.
+  db.pragma('busy_timeout = 0');
   db.exec(SCHEMA);
   return new SqliteStore(db);
 }
@@ -278,6 +281,14 @@ class SqliteTx implements StoreTx {
   }
 }
 
+/** About 10 s of retries at up to 25 ms apart. */
+const MAX_BUSY_RETRIES = 500;
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_'));
+}
+
 class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #s: Statements;
@@ -312,6 +323,19 @@ class SqliteStore implements Store {
   }
 
   async #run<T>(writable: boolean, fn: (tx: SqliteTx) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#attempt(writable, fn);
+      } catch (error) {
+        // Busy: another connection holds the write lock (or is recovering the WAL). Nothing was
+        // committed by this attempt, so waiting and starting over is safe.
+        if (!isBusy(error) || attempt >= MAX_BUSY_RETRIES) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(25, 1 + attempt)));
+      }
+    }
+  }
+
+  async #attempt<T>(writable: boolean, fn: (tx: SqliteTx) => Promise<T>): Promise<T> {
     const tx = new SqliteTx(this.#s, writable);
     (writable ? this.#s.begin : this.#s.beginRead).run();
     let result: T;
@@ -323,7 +347,12 @@ class SqliteStore implements Store {
       throw error;
     }
     tx.active = false;
-    this.#s.commit.run();
+    try {
+      this.#s.commit.run();
+    } catch (error) {
+      if (this.#db.inTransaction) this.#s.rollback.run();
+      throw error;
+    }
     // Hooks run synchronously, in commit order: the stream leaves in the order the log grew.
     for (const hook of tx.hooks) {
       try {
