@@ -171,6 +171,24 @@ export default defineConfig(
     }]),
   },
 
+  // Library code reports through errors, observables and the server's structured logger; a
+  // console line is where an error goes to be lost (STYLE "What to avoid").
+  {
+    files: ['packages/{protocol,engine,server}/src/**'],
+    rules: { 'no-console': 'error' },
+  },
+
+  // A focused test left behind silently drops every other test of its file from the run.
+  {
+    files: ['**/test/**', '**/*.test.ts'],
+    rules: {
+      'no-restricted-properties': ['error',
+        ...['describe', 'it', 'test', 'suite'].map((object) => ({
+          object, property: 'only', message: 'Remove .only before committing: it skips the other tests.',
+        }))],
+    },
+  },
+
   // Plain JavaScript (scripts, configs): no types to mark, and tsc checks only files with @ts-check.
   {
     files: ['**/*.{js,mjs,cjs}'],
