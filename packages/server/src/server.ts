@@ -91,7 +91,8 @@ export interface ConvSyncServer {
 
 const MAX_HTTP_BUFFER_SIZE = 1.5e6;
 
-function openStore(database: string): Store {
+/** Opens the backend a `database` option names (async: a network backend connects and migrates). */
+async function openStore(database: string): Promise<Store> {
   if (/^postgres(ql)?:\/\//i.test(database)) {
     throw new ConvSyncError(ErrorCode.INVALID_PARAMETER, 'PostgreSQL store not supported yet', { detail: { database: 'postgres://…' } });
   }
@@ -139,7 +140,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ConvSync
   const hub = new StreamHub();
   // Test-only crash injection (CONVSYNC_FAULT); inert when unset.
   const faults = faultsFromEnv();
-  const store = faults.wrapStore(openStore(options.database ?? './convsync.sqlite'));
+  const store = faults.wrapStore(await openStore(options.database ?? './convsync.sqlite'));
   const ctx: DomainContext = {
     store,
     now,
