@@ -165,7 +165,8 @@ describe('postgres store', () => {
       return tx.advanceSeqs('conversations', [{ owner: a, count: 1 }, { owner: b, count: 1 }]);
     });
     const [first, second] = await Promise.all([crossing('first', 'alice', 'bob'), crossing('second', 'bob', 'alice')]);
-    expect(runs.first + runs.second).toBe(3);
+    // At least one rerun (a rerun may collide once more before the other transaction commits).
+    expect(runs.first + runs.second).toBeGreaterThanOrEqual(3);
     expect([...(first ?? []), ...(second ?? [])].map((r) => r.last).sort()).toEqual([1, 1, 2, 2]);
   });
 
