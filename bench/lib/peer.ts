@@ -1,0 +1,56 @@
+/**
+ * The peer: RxDB's own `replication-websocket` plugin with its defaults. The server side is an
+ * RxDB database (memory storage) holding the same documents, served by `startWebsocketServer`; a
+ * fresh device replicates with `replicateWithWebsocketServer` until the initial replication is done.
+ */
+import type { AddressInfo } from 'node:net';
+import type { ConversationDoc } from '@convsync/protocol';
+import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
+import { replicateWithWebsocketServer, startWebsocketServer } from 'rxdb/plugins/replication-websocket';
+import { openConversationDatabase, type BenchDatabase, type DeviceStorage, type StoredConversation } from './rx.js';
+
+export interface PeerServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startPeerServer(docs: readonly ConversationDoc[]): Promise<PeerServer> {
+  const master = await openConversationDatabase(getRxStorageMemory(), 'peermaster');
+  for (let i = 0; i < docs.length; i += 5000) {
+    const result = await master.conversations.bulkInsert(docs.slice(i, i + 5000));
+    if (result.error.length > 0) throw new Error(`peer master bulkInsert: ${result.error.length} errors`);
+  }
+  const server = startWebsocketServer({ database: master.db, port: 0, host: '127.0.0.1' });
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('listening', resolve);
+    server.server.once('error', reject);
+  });
+  const { port } = server.server.address() as AddressInfo;
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    async close() {
+      await server.close();
+      await master.db.close();
+    },
+  };
+}
+
+/** A fresh device replicates from the peer server; resolves once the initial replication is done. */
+export async function peerSync(url: string, storage: DeviceStorage): Promise<BenchDatabase> {
+  const database = await openConversationDatabase(storage.storage, 'peer');
+  const replication = await replicateWithWebsocketServer<StoredConversation, unknown>({
+    collection: database.conversations,
+    url,
+    replicationIdentifier: 'bench-peer',
+  });
+  const errors: unknown[] = [];
+  const subscription = replication.error$.subscribe((error) => errors.push(error));
+  try {
+    await replication.awaitInitialReplication();
+    if (errors.length > 0) throw new Error(`peer replication failed: ${String(errors[0])}`);
+    return database;
+  } finally {
+    subscription.unsubscribe();
+    await replication.cancel();
+  }
+}
