@@ -5,8 +5,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAdapter } from '@socket.io/redis-adapter';
-import { Redis } from 'ioredis';
 import { Server as SocketServer } from 'socket.io';
 import {
   ConvSyncError,
@@ -25,12 +23,14 @@ import { silentLogger, type Logger } from './logger.js';
 import { ingestMessage } from './messages/ingest.js';
 import { createTeam, upsertUser, type TeamInput, type UserInput } from './messages/profiles.js';
 import { Metrics } from './metrics.js';
+import { openPostgresStore } from './store/postgres.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
 import { createDispatcher } from './transport/dispatcher.js';
 import { createHttpHandler } from './transport/http.js';
 import { StreamHub } from './transport/hub.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './transport/rate-limit.js';
+import { nudgeLocalRooms, openRedisAdapter, type RedisAdapterHandle } from './transport/redis-adapter.js';
 import { attachSockets, openInProcessSession } from './transport/sessions.js';
 
 /** Options of `startServer` (SPEC §2), plus injection points for tests and embedders. */
@@ -39,10 +39,15 @@ export interface ServerOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
-  /** SQLite file path (default ./convsync.sqlite), ':memory:', or a postgres:// URL (not supported yet). */
+  /**
+   * SQLite file path (default ./convsync.sqlite), ':memory:', or a postgres:// URL (migrated on
+   * start; `?schema=name` puts the tables in that schema).
+   */
   database?: string;
   /** Enables the socket.io Redis adapter, so several processes share the account rooms. */
   redisUrl?: string;
+  /** Prefix of the Redis pub/sub channels (default `convsync`); processes of one cluster share it. */
+  redisChannelPrefix?: string;
   /** Token signing secret; a random one is generated when absent (tokens then die with the process). */
   secret?: string;
   /** Server clock in ms (injected for deterministic tests). */
@@ -93,9 +98,7 @@ const MAX_HTTP_BUFFER_SIZE = 1.5e6;
 
 /** Opens the backend a `database` option names (async: a network backend connects and migrates). */
 async function openStore(database: string): Promise<Store> {
-  if (/^postgres(ql)?:\/\//i.test(database)) {
-    throw new ConvSyncError(ErrorCode.INVALID_PARAMETER, 'PostgreSQL store not supported yet', { detail: { database: 'postgres://…' } });
-  }
+  if (/^postgres(ql)?:\/\//i.test(database)) return openPostgresStore({ url: database });
   return openSqliteStore({ path: database });
 }
 
@@ -107,18 +110,6 @@ function listen(http: HttpServer, port: number, host: string): Promise<AddressIn
       resolve(http.address() as AddressInfo);
     });
   });
-}
-
-async function redisAdapter(url: string): Promise<{ adapter: ReturnType<typeof createAdapter>; close: () => Promise<void> }> {
-  const pub = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
-  const sub = pub.duplicate();
-  await Promise.all([pub.connect(), sub.connect()]);
-  return {
-    adapter: createAdapter(pub, sub),
-    close: async () => {
-      await Promise.allSettled([pub.quit(), sub.quit()]);
-    },
-  };
 }
 
 /**
@@ -171,18 +162,31 @@ export async function startServer(options: ServerOptions = {}): Promise<ConvSync
       callback(null, allowed === undefined || origin === undefined || allowed.includes(origin));
     },
   });
-  let redis: Awaited<ReturnType<typeof redisAdapter>> | undefined;
+  let redis: RedisAdapterHandle | undefined;
   const inProcess = new Set<() => void>();
   try {
     if (options.redisUrl !== undefined) {
-      redis = await redisAdapter(options.redisUrl);
+      redis = await openRedisAdapter({
+        url: options.redisUrl,
+        logger,
+        ...(options.redisChannelPrefix === undefined ? {} : { channelPrefix: options.redisChannelPrefix }),
+      });
       io.adapter(redis.adapter);
+      // Streams published while the subscription was down are lost: devices resync from their checkpoint.
+      redis.onRecovered(() => {
+        nudgeLocalRooms(io, store).catch((error: unknown) => logger.log('warn', 'resync nudge failed', { error: String(error) }));
+      });
     }
     hub.attach(io);
     attachSockets(io, deps);
     const address = await listen(http, options.port ?? 0, host);
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-    logger.log('info', 'server listening', { url, database: options.database ?? './convsync.sqlite', redis: redis !== undefined });
+    logger.log('info', 'server listening', {
+      url,
+      // A postgres URL may carry a password: log it without.
+      database: (options.database ?? './convsync.sqlite').replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@'),
+      redis: redis === undefined ? false : redis.sharded ? 'sharded' : 'classic',
+    });
 
     let closing: Promise<void> | undefined;
     return {
