@@ -15,8 +15,10 @@ Usage: convsync-server [options]
   --port <n>        port (default 3000; 0 = a free port)          env CONVSYNC_PORT
   --host <addr>     interface (default 127.0.0.1)                  env CONVSYNC_HOST
   --db <path|url>   SQLite file, :memory:, or postgres:// URL       env CONVSYNC_DB
-                    (default ./convsync.sqlite)
+                    (default ./convsync.sqlite; postgres://…?schema=s
+                    uses schema s; migrations run on start)
   --redis <url>     Redis URL: enables the socket.io Redis adapter  env CONVSYNC_REDIS
+  --redis-prefix <p> Redis channel prefix (default convsync)       env CONVSYNC_REDIS_PREFIX
   --secret <s>      token signing secret (default: random, so       env CONVSYNC_SECRET
                     tokens die with the process)
   --origin <o>      allowed browser origin (repeatable; default all) env CONVSYNC_ORIGINS (comma-separated)
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
       host: { type: 'string' },
       db: { type: 'string' },
       redis: { type: 'string' },
+      'redis-prefix': { type: 'string' },
       secret: { type: 'string' },
       origin: { type: 'string', multiple: true },
       dev: { type: 'boolean' },
@@ -59,6 +62,7 @@ async function main(): Promise<void> {
   const logger = jsonLogger({ level: level as LogLevel });
   const origins = values.origin ?? env.CONVSYNC_ORIGINS?.split(',').map((o) => o.trim()).filter((o) => o !== '');
   const redisUrl = values.redis ?? env.CONVSYNC_REDIS;
+  const redisChannelPrefix = values['redis-prefix'] ?? env.CONVSYNC_REDIS_PREFIX;
   const secret = values.secret ?? env.CONVSYNC_SECRET;
   const dev = values.dev === true || env.CONVSYNC_DEV === '1';
   if (secret === undefined) logger.log('warn', 'no --secret given: using a random one, tokens will not survive a restart');
@@ -70,6 +74,7 @@ async function main(): Promise<void> {
     logger,
     dev,
     ...(redisUrl === undefined ? {} : { redisUrl }),
+    ...(redisChannelPrefix === undefined ? {} : { redisChannelPrefix }),
     ...(secret === undefined ? {} : { secret }),
     ...(origins === undefined || origins.length === 0 ? {} : { allowedOrigins: origins }),
   });
