@@ -99,15 +99,15 @@ describe('command line', () => {
     expect(await running.exited).toBe(0);
   });
 
-  it('prints help, and refuses a postgres URL for now with a clear error', async () => {
+  it('prints help, and exits with a clear error when the postgres URL does not answer', async () => {
     const help = run(['--help']);
     let out = '';
     help.child.stdout?.on('data', (chunk: Buffer) => { out += chunk.toString(); });
     expect(await help.exited).toBe(0);
     expect(out).toMatch(/--port/);
-    const pg = run(['--port', '0', '--db', 'postgres://localhost/test']);
+    const pg = run(['--port', '0', '--db', 'postgres://postgres@127.0.0.1:1/test']);
     children.push(pg.child);
     expect(await pg.exited).toBe(1);
-    expect(JSON.stringify(pg.lines)).toMatch(/PostgreSQL store not supported yet/);
+    expect(JSON.stringify(pg.lines)).toMatch(/PostgreSQL store could not start/);
   });
 });

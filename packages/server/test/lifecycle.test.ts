@@ -14,9 +14,9 @@ describe('lifecycle and HTTP', () => {
     await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
   });
 
-  it('refuses a postgres:// database for now with a clear error', async () => {
-    await expect(startServer({ database: 'postgres://127.0.0.1:5432/test', port: 0 }))
-      .rejects.toMatchObject({ code: ErrorCode.INVALID_PARAMETER, desc: 'PostgreSQL store not supported yet' });
+  it('fails to start with a clear error when the postgres:// database does not answer', async () => {
+    await expect(startServer({ database: 'postgres://postgres@127.0.0.1:1/test', port: 0 }))
+      .rejects.toMatchObject({ code: ErrorCode.INTERNAL, desc: 'PostgreSQL store could not start' });
   });
 
   it('serves /healthz and /metrics next to socket.io, and /dev/token only in dev mode', async () => {
