@@ -1,6 +1,6 @@
 /**
  * Server stores the benchmarks compare: SQLite (the default) and PostgreSQL at 127.0.0.1:5432,
- * db `test`, each run in a fresh schema selected through the connection's `search_path`.
+ * db `test`, each run in a fresh schema (the store's `?schema=` URL parameter; it creates the schema).
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -21,9 +21,8 @@ export async function postgresDatabase(): Promise<{ url: string; drop: () => Pro
     return undefined;
   }
   const schema = `bench_${randomBytes(6).toString('hex')}`;
-  await client.query(`CREATE SCHEMA ${schema}`);
   const url = new URL(POSTGRES_URL);
-  url.searchParams.set('options', `-c search_path=${schema}`);
+  url.searchParams.set('schema', schema);
   return {
     url: url.toString(),
     async drop() {

@@ -1,6 +1,10 @@
 /** Every scenario, in the order of the issue. */
 import type { BaseRow, Scenario } from '../lib/scenario.js';
+import coldStart from './cold-start.js';
 import freshSync from './fresh-sync.js';
 import ingest from './ingest.js';
+import propagation from './propagation.js';
+import serverMemory from './server-memory.js';
+import unreadViews from './unread-views.js';
 
-export const scenarios: readonly Scenario<BaseRow>[] = [freshSync, ingest];
+export const scenarios: readonly Scenario<BaseRow>[] = [freshSync, coldStart, propagation, unreadViews, ingest, serverMemory];
