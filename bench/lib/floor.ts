@@ -8,15 +8,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ConversationDoc } from '@convsync/protocol';
 import { Server } from 'socket.io';
-import { io } from 'socket.io-client';
-import { openConversationDatabase, type BenchDatabase, type DeviceStorage } from './rx.js';
+import type { FloorPage } from './floor-client.js';
 
 const PAGE = 2000;
 
-interface FloorPage {
-  docs: ConversationDoc[];
-  more: boolean;
-}
+export { floorSync } from './floor-client.js';
 
 export interface FloorServer {
   url: string;
@@ -44,27 +40,4 @@ export async function startFloorServer(docs: readonly ConversationDoc[]): Promis
       http.closeAllConnections();
     }),
   };
-}
-
-/** A fresh device takes every document from the floor server; resolves with the database once all are stored. */
-export async function floorSync(url: string, storage: DeviceStorage): Promise<BenchDatabase> {
-  const database = await openConversationDatabase(storage.storage, 'floor');
-  const socket = io(url, { transports: ['websocket'], reconnection: false });
-  try {
-    const fetchPage = (index: number): Promise<FloorPage> =>
-      socket.timeout(30_000).emitWithAck('page', index) as Promise<FloorPage>;
-    let index = 0;
-    let next = fetchPage(0);
-    for (;;) {
-      const page = await next;
-      if (page.more) next = fetchPage(++index);
-      if (page.docs.length > 0) {
-        const result = await database.conversations.bulkInsert(page.docs);
-        if (result.error.length > 0) throw new Error(`floor bulkInsert: ${result.error.length} errors`);
-      }
-      if (!page.more) return database;
-    }
-  } finally {
-    socket.close();
-  }
 }

@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import type { ConversationDoc } from '@convsync/protocol';
 import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
 import { replicateWithWebsocketServer, startWebsocketServer } from 'rxdb/plugins/replication-websocket';
-import { openConversationDatabase, type BenchDatabase, type DeviceStorage, type StoredConversation } from './rx.js';
+import type { DeviceStorage } from './rx.js';
+import { openConversationDatabase, type BenchDatabase, type StoredConversation } from './rx-schema.js';
 
 export interface PeerServer {
   url: string;

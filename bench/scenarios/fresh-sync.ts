@@ -81,7 +81,7 @@ export default defineScenario<Row>({
           const samples = { convsync: [] as number[], floor: [] as number[], peer: [] as number[] };
           progress.start(`fresh-sync ${size.toLocaleString('en-US')} ${kind}`, runs * (withEngine ? 3 : 2));
           for (let run = 0; run < runs; run++) {
-            const f = await measure(() => floorSync(floor.url, freshStorage(kind)));
+            const f = await measure(() => floorSync(floor.url, freshStorage(kind).storage));
             const floorCount = await f.value.conversations.count().exec();
             await f.value.db.remove();
             if (floorCount !== size) throw new Error(`floor stored ${floorCount} of ${size}`);

@@ -1,5 +1,6 @@
 /** Every scenario, in the order of the issue. */
 import type { BaseRow, Scenario } from '../lib/scenario.js';
+import browser from './browser.js';
 import coldStart from './cold-start.js';
 import freshSync from './fresh-sync.js';
 import ingest from './ingest.js';
@@ -7,4 +8,4 @@ import propagation from './propagation.js';
 import serverMemory from './server-memory.js';
 import unreadViews from './unread-views.js';
 
-export const scenarios: readonly Scenario<BaseRow>[] = [freshSync, coldStart, propagation, unreadViews, ingest, serverMemory];
+export const scenarios: readonly Scenario<BaseRow>[] = [freshSync, coldStart, browser, propagation, unreadViews, ingest, serverMemory];

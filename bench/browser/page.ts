@@ -1,0 +1,111 @@
+/**
+ * The benchmark page (bundled by lib/browser.ts with esbuild, run in headless Chromium): the same
+ * measurements as in Node, on Dexie over the browser's real IndexedDB. The engine is a separate
+ * bundle loaded at run time (`/engine.js`), so the floor still runs where the engine is missing.
+ */
+import { combineLatest, filter, firstValueFrom, timeout } from 'rxjs';
+import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
+import type { BenchEngine, EngineOptions } from '../lib/convsync.js';
+import { floorSync } from '../lib/floor-client.js';
+
+type CreateEngine = (options: EngineOptions) => Promise<BenchEngine>;
+
+export interface DeviceRequest {
+  url: string;
+  token: string;
+  expected: number;
+  databaseName: string;
+  deviceId: string;
+}
+
+export interface PageApi {
+  engineAvailable(): Promise<boolean>;
+  floor(url: string): Promise<{ ms: number; count: number }>;
+  convsync(request: DeviceRequest): Promise<number>;
+  coldStart(request: DeviceRequest): Promise<{ listMs: number; unreadMs: number }>;
+  clear(): Promise<void>;
+}
+
+declare global {
+  interface Window {
+    convsyncBench: PageApi;
+  }
+}
+
+let engineModule: Promise<CreateEngine | undefined> | undefined;
+
+function loadEngine(): Promise<CreateEngine | undefined> {
+  const url = '/engine.js';
+  engineModule ??= import(url).then(
+    (module: { createConversationEngine?: CreateEngine }) => module.createConversationEngine,
+    () => undefined,
+  );
+  return engineModule;
+}
+
+async function createEngine(request: DeviceRequest): Promise<BenchEngine> {
+  const create = await loadEngine();
+  if (create === undefined) throw new Error('the engine bundle is not available');
+  return create({ url: request.url, token: request.token, storage: 'dexie', databaseName: request.databaseName, deviceId: request.deviceId });
+}
+
+function deleteDatabase(name: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.deleteDatabase(name);
+    request.onsuccess = () => resolve();
+    request.onerror = () => reject(new Error(`cannot delete ${name}`));
+    request.onblocked = () => resolve();
+  });
+}
+
+window.convsyncBench = {
+  async engineAvailable() {
+    return (await loadEngine()) !== undefined;
+  },
+  async floor(url) {
+    const start = performance.now();
+    const database = await floorSync(url, getRxStorageDexie());
+    const ms = performance.now() - start;
+    const count = await database.conversations.count().exec();
+    await database.db.remove();
+    return { ms, count };
+  },
+  async convsync(request) {
+    const start = performance.now();
+    const engine = await createEngine(request);
+    try {
+      await firstValueFrom(combineLatest([engine.syncState$, engine.conversationService.totalUnreadCount$]).pipe(
+        filter(([state, count]) => state === 'synced' && count === request.expected),
+        timeout(300_000),
+      ));
+      return performance.now() - start;
+    } finally {
+      await engine.close();
+    }
+  },
+  async coldStart(request) {
+    const start = performance.now();
+    let listAt = 0;
+    let unreadAt = 0;
+    const engine = await createEngine(request);
+    try {
+      const service = engine.conversationService;
+      await firstValueFrom(combineLatest([service.conversationList$(), service.totalUnreadCount$]).pipe(
+        filter(([list, unread]) => {
+          if (listAt === 0 && list.length > 0) listAt = performance.now();
+          if (unreadAt === 0 && unread === request.expected) unreadAt = performance.now();
+          return listAt !== 0 && unreadAt !== 0;
+        }),
+        timeout(60_000),
+      ));
+      return { listMs: listAt - start, unreadMs: unreadAt - start };
+    } finally {
+      await engine.close();
+    }
+  },
+  async clear() {
+    for (const database of await indexedDB.databases()) {
+      if (database.name !== undefined) await deleteDatabase(database.name);
+    }
+  },
+};
