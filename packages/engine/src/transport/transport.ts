@@ -1,0 +1,46 @@
+/**
+ * The engine reaches the network only through a Transport (DESIGN "The layout"): a socket.io
+ * implementation for real use, an in-memory one over the server's `SessionEndpoint` for unit
+ * tests. Requests are typed by the protocol's event maps; answers are parsed with the protocol's
+ * schemas before anything else sees them.
+ */
+import type { Observable } from 'rxjs';
+import type {
+  ClientToServerEvents,
+  ConvSyncError,
+  SessionInfoResponse,
+  StreamEvent,
+} from '@convsync/protocol';
+
+export type ClientEventName = keyof ClientToServerEvents;
+export type RequestOf<E extends ClientEventName> = Parameters<ClientToServerEvents[E]>[0];
+type AckOf<E extends ClientEventName> = Parameters<ClientToServerEvents[E]>[1];
+type AnswerOf<E extends ClientEventName> = Parameters<AckOf<E>>[0];
+/** The success payload of an event's answer, without the `ok` flag. */
+export type ResponseOf<E extends ClientEventName> = Omit<Extract<AnswerOf<E>, { ok: true }>, 'ok'>;
+
+/** The connection as a discriminated union that carries its reason. */
+export type ConnectionState =
+  | { status: 'offline'; reason: 'not-started' | 'disconnected' | 'network' | 'closed' }
+  | { status: 'connecting'; attempt: number }
+  | { status: 'online'; session: SessionInfoResponse }
+  /** Terminal until `connect()` is called again: auth refused (302), protocol mismatch (192003). */
+  | { status: 'failed'; error: ConvSyncError };
+
+export interface Transport {
+  /** Current state first, then every change. */
+  readonly state$: Observable<ConnectionState>;
+  /** Stream events of this account, already validated. */
+  readonly stream$: Observable<StreamEvent>;
+  /**
+   * Sends one request and resolves with the validated success payload. Rejects with a
+   * ConvSyncError: the server's error, 192002 on timeout, 192004 when not online.
+   */
+  request<E extends ClientEventName>(event: E, payload: RequestOf<E>, options?: { timeoutMs?: number }): Promise<ResponseOf<E>>;
+  /** Starts (or restarts) connecting; reconnects on its own after network loss. */
+  connect(): void;
+  /** Stops talking to the server until `connect()`; the state becomes offline/disconnected. */
+  disconnect(): void;
+  /** Releases everything; the transport cannot be used again. */
+  close(): void;
+}
