@@ -1,0 +1,62 @@
+/**
+ * Redis goes away and comes back (a throwaway redis-server of this test, never the machine's
+ * shared one): changes committed meanwhile never crossed processes, yet every device catches up
+ * once Redis is back — without any further write to reveal the gap — and streams flow again.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Cluster, ThrowawayRedis, requireServices, runId } from './cluster.js';
+import { WireDevice, newConversation } from './device.js';
+
+describe('a Redis restart under two server processes', () => {
+  let redis: ThrowawayRedis;
+  let cluster: Cluster;
+  const devices: WireDevice[] = [];
+  const suffix = runId('').replace(/^_/, '');
+
+  beforeAll(async () => {
+    await requireServices();
+    redis = await ThrowawayRedis.start();
+    cluster = await new Cluster({ processes: 2, redisUrl: redis.url }).start();
+  });
+
+  afterEach(() => {
+    for (const device of devices.splice(0)) device.close();
+  });
+
+  afterAll(async () => {
+    await cluster.close();
+    await redis.stop();
+  });
+
+  it('brings devices on the other process up to date after Redis returns, with no further write', async () => {
+    const account = `outage_${suffix}`;
+    const token = await cluster.token(account);
+    const left = await WireDevice.open({ accountId: account, deviceId: 'left', token, urls: cluster.urls, start: 0 });
+    const right = await WireDevice.open({ accountId: account, deviceId: 'right', token, urls: cluster.urls, start: 1 });
+    devices.push(left, right);
+    await left.push([newConversation(`${account}|1|before`)]);
+    await right.waitFor(() => right.conversations.has(`${account}|1|before`), 10_000, 'the change before the outage');
+
+    await redis.stop();
+    // Written while Redis is down: committed in PostgreSQL, streamed only to the writer's own process.
+    await left.push([newConversation(`${account}|1|during`)]);
+    await cluster.backend.sendMessage({ from: `friend_${suffix}`, conversationType: 1, targetId: account, text: 'while Redis was down' });
+    await left.waitFor(() => left.conversations.has(`${account}|1|during`), 10_000, 'the writer sees its own change');
+    expect(right.conversations.has(`${account}|1|during`)).toBe(false);
+    expect(right.stats.failovers).toBe(0);
+
+    await redis.restart();
+    await right.waitFor(() => right.conversations.has(`${account}|1|during`) &&
+      right.conversations.get(`${account}|1|friend_${suffix}`)?.unreadCount === 1, 20_000, 'catching up after Redis returned');
+    await left.waitFor(() => left.conversations.get(`${account}|1|friend_${suffix}`)?.unreadCount === 1, 10_000, 'the backend message');
+    // Caught up by a pull (the nudge after resubscribing), not by a reconnect.
+    expect(right.stats.failovers).toBe(0);
+
+    // And the stream crosses processes again.
+    const streamed = right.stats.streamsApplied;
+    await left.push([newConversation(`${account}|1|after`)]);
+    await right.waitFor(() => right.conversations.has(`${account}|1|after`), 10_000, 'the change after the outage');
+    expect(right.stats.streamsApplied).toBeGreaterThan(streamed);
+    expect([...right.conversations.keys()].sort()).toEqual([...left.conversations.keys()].sort());
+  });
+});
