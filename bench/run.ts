@@ -7,6 +7,7 @@
  * A scenario that throws fails the run (exit 1): a benchmark that cannot run is broken. One whose
  * dependency is missing here (e.g. no Chromium) is skipped with its reason.
  */
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { describeMachine, formatMachine } from './lib/machine.js';
 import { Progress } from './lib/progress.js';
@@ -53,6 +54,8 @@ async function main(): Promise<number> {
     process.stdout.write(`\n## ${scenario.title}\ntarget: ${scenario.target}\n`);
     const started = performance.now();
     const measuredAt = new Date().toISOString();
+    const loadBefore = Math.round((loadavg()[0] ?? 0) * 100) / 100;
+    const load = (): [number, number] => [loadBefore, Math.round((loadavg()[0] ?? 0) * 100) / 100];
     try {
       const rows = await withTimeout(scenario.run({ mode, progress, log }), BUDGET_MS[mode], `scenario ${scenario.name}`);
       progress.clear();
@@ -62,20 +65,20 @@ async function main(): Promise<number> {
       process.stdout.write(`rows: ${path}\n`);
       if (mode !== 'smoke') {
         if (scenario.chart !== undefined) process.stdout.write(`chart: ${writeSvg(scenario.name, scenario.chart(rows))}\n`);
-        recordRun(machine, scenario.name, { mode, measuredAt, seconds });
+        recordRun(machine, scenario.name, { mode, measuredAt, seconds, load: load() });
       }
     } catch (error) {
       progress.clear();
       const seconds = (performance.now() - started) / 1000;
       if (error instanceof SkipScenario) {
         process.stdout.write(`skipped: ${error.message}\n`);
-        if (mode !== 'smoke') recordRun(machine, scenario.name, { mode, measuredAt, seconds, skipped: error.message });
+        if (mode !== 'smoke') recordRun(machine, scenario.name, { mode, measuredAt, seconds, load: load(), skipped: error.message });
         continue;
       }
       failures++;
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
       process.stdout.write(`FAILED: ${message}\n`);
-      if (mode !== 'smoke') recordRun(machine, scenario.name, { mode, measuredAt, seconds, failed: error instanceof Error ? error.message : String(error) });
+      if (mode !== 'smoke') recordRun(machine, scenario.name, { mode, measuredAt, seconds, load: load(), failed: error instanceof Error ? error.message : String(error) });
     }
   }
   if (mode !== 'smoke') process.stdout.write(`\nreport: ${writeReport(scenarios)}\n`);

@@ -41,7 +41,7 @@ export function writeReport(scenarios: readonly Scenario<BaseRow>[]): string {
     const verdict = rows === undefined || rows.length === 0 ? (run?.skipped ?? run?.failed ?? 'not measured yet') : scenario.verdict(rows);
     summary.push({ title: scenario.title, target: scenario.target, verdict, mode: run === undefined ? '—' : `${run.mode}, ${run.measuredAt.slice(0, 16).replace('T', ' ')}` });
     sections.push(`## ${scenario.title}`, '', `**Target:** ${scenario.target}`, '', scenario.method, '');
-    if (run !== undefined) sections.push(`Last run: ${run.mode} mode, ${run.measuredAt}, ${Math.round(run.seconds)} s.${run.skipped === undefined ? '' : ` Skipped: ${run.skipped}`}${run.failed === undefined ? '' : ` Failed: ${run.failed}`}`, '');
+    if (run !== undefined) sections.push(`Last run: ${run.mode} mode, ${run.measuredAt}, ${Math.round(run.seconds)} s${run.load === undefined ? '' : `, load average ${run.load[0]} → ${run.load[1]} on ${runs?.machine.cpus ?? '?'} CPUs`}.${run.skipped === undefined ? '' : ` Skipped: ${run.skipped}`}${run.failed === undefined ? '' : ` Failed: ${run.failed}`}`, '');
     if (rows !== undefined && rows.length > 0) {
       if (scenario.chart !== undefined) sections.push(`![${scenario.title}](bench/results/${scenario.name}.svg)`, '');
       sections.push(renderTable(scenario.columns, rows), '', `**Verdict:** ${verdict}`, '');

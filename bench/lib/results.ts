@@ -17,6 +17,8 @@ export interface ScenarioRun {
   mode: Mode;
   measuredAt: string;
   seconds: number;
+  /** The machine's 1-minute load average when the scenario started and ended (other work running). */
+  load?: [number, number];
   /** Why it did not run, when it did not. */
   skipped?: string;
   failed?: string;
