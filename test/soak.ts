@@ -1,0 +1,145 @@
+/**
+ * `pnpm soak`: convergence runs under faults for as long as asked, with random seeds.
+ *
+ *   pnpm soak                 1,000 runs (the default; at least 20 server kills among them)
+ *   pnpm soak --runs 5000
+ *   pnpm soak --minutes 30
+ *   pnpm soak --seed 42       replay one failing seed
+ *   pnpm soak --json out.json also write the summary as JSON
+ *
+ * Each run draws a scenario from a random seed (2–5 devices of 1–3 accounts, user operations and
+ * faults, server kills and crash points included) and checks every invariant of issue 4 after
+ * the system heals. A failing run is shrunk by fast-check and printed with its seed; the soak
+ * exits non-zero if any run failed or the server crashed.
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import fc from 'fast-check';
+import { Cluster } from './harness/cluster.js';
+import { runScenario, type RunResult } from './harness/run.js';
+import { scenarioArbitrary } from './harness/scenario.js';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string' },
+    minutes: { type: 'string' },
+    seed: { type: 'string' },
+    json: { type: 'string' },
+    'max-ops': { type: 'string' },
+  },
+  strict: true,
+});
+const minutes = values.minutes === undefined ? undefined : Number(values.minutes);
+const maxRuns = values.seed !== undefined ? 1 : values.runs !== undefined ? Number(values.runs) : minutes === undefined ? 1000 : Number.POSITIVE_INFINITY;
+const deadline = minutes === undefined ? Number.POSITIVE_INFINITY : Date.now() + minutes * 60_000;
+const MIN_KILLS = 20;
+
+interface Totals {
+  runs: number;
+  failedRuns: number;
+  devices: number;
+  accounts: number;
+  ops: number;
+  faults: number;
+  writesChecked: number;
+  messagesChecked: number;
+  divergent: number;
+  lost: number;
+  duplicated: number;
+  unreadMismatches: number;
+  readTimeRegressions: number;
+  crashes: number;
+}
+
+const totals: Totals = {
+  runs: 0, failedRuns: 0, devices: 0, accounts: 0, ops: 0, faults: 0, writesChecked: 0, messagesChecked: 0,
+  divergent: 0, lost: 0, duplicated: 0, unreadMismatches: 0, readTimeRegressions: 0, crashes: 0,
+};
+const failures: { seed: number; report: string }[] = [];
+
+function progress(cluster: Cluster, started: number): void {
+  const elapsed = (Date.now() - started) / 1000;
+  const fraction = Number.isFinite(maxRuns) ? totals.runs / maxRuns : Math.min(1, (Date.now() - started) / (deadline - started));
+  const width = 30;
+  const filled = Math.round(fraction * width);
+  const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}%`;
+  const line = `${bar} runs ${totals.runs} failed ${totals.failedRuns} kills ${cluster.kills} crash points ${cluster.crashPointsFired} writes ${totals.writesChecked} ${elapsed.toFixed(0)}s`;
+  if (process.stdout.isTTY) process.stdout.write(`\r${line}`);
+  else if (totals.runs % 25 === 0) console.log(line);
+}
+
+async function main(): Promise<void> {
+  const cluster = new Cluster();
+  await cluster.start();
+  const started = Date.now();
+  const arbitrary = scenarioArbitrary({ minOps: 10, maxOps: Number(values['max-ops'] ?? 40) });
+  try {
+    while (totals.runs < maxRuns && Date.now() < deadline) {
+      const seed = values.seed !== undefined ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
+      let last: RunResult | undefined;
+      const outcome = await fc.check(
+        fc.asyncProperty(arbitrary, async (scenario) => {
+          const result = await runScenario(cluster, scenario);
+          last = result;
+          if (result.failures.length > 0 || result.crashes > 0) {
+            throw new Error(`${result.failures.slice(0, 10).join('\n')}${result.crashes > 0 ? `\nserver crashed ${result.crashes} time(s)` : ''}`);
+          }
+        }),
+        { seed, numRuns: 1, interruptAfterTimeLimit: 10 * 60_000 },
+      );
+      totals.runs++;
+      if (outcome.failed) {
+        totals.failedRuns++;
+        const report = fc.defaultReportMessage(outcome) ?? 'failed';
+        failures.push({ seed, report });
+        console.log(`\nFAILED seed ${seed} (replay: pnpm soak --seed ${seed})\n${report}\n`);
+      }
+      // The first (unshrunk) execution is the one that counts for the figures.
+      if (last !== undefined) {
+        totals.devices += last.devices;
+        totals.accounts += last.accounts;
+        totals.faults += last.faults;
+        totals.writesChecked += last.writesChecked;
+        totals.messagesChecked += last.messagesChecked;
+        totals.divergent += last.divergent;
+        totals.lost += last.lost;
+        totals.duplicated += last.duplicated;
+        totals.unreadMismatches += last.unreadMismatches;
+        totals.readTimeRegressions += last.readTimeRegressions;
+        totals.crashes += last.crashes;
+      }
+      progress(cluster, started);
+    }
+  } finally {
+    await cluster.close();
+  }
+  const summary = {
+    ...totals,
+    serverKills: cluster.kills,
+    crashPointsArmed: cluster.crashPointsArmed,
+    crashPointsFired: cluster.crashPointsFired,
+    proxy: cluster.proxy?.stats,
+    minutes: Number(((Date.now() - started) / 60_000).toFixed(1)),
+    failures,
+  };
+  console.log('\n\nsoak summary');
+  console.log(`  runs               ${summary.runs} (${summary.failedRuns} failed) in ${summary.minutes} min`);
+  console.log(`  devices            ${summary.devices} over ${summary.accounts} accounts`);
+  console.log(`  faults injected    ${summary.faults} (server kills ${summary.serverKills}, crash points fired ${summary.crashPointsFired}/${summary.crashPointsArmed})`);
+  console.log(`  writes checked     ${summary.writesChecked}, messages checked ${summary.messagesChecked}`);
+  console.log(`  divergent          ${summary.divergent}`);
+  console.log(`  lost               ${summary.lost}`);
+  console.log(`  duplicated         ${summary.duplicated}`);
+  console.log(`  unread mismatches  ${summary.unreadMismatches}`);
+  console.log(`  read time moved back ${summary.readTimeRegressions}`);
+  console.log(`  crashes            ${summary.crashes}`);
+  if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify(summary, null, 2)}\n`);
+  const tooFewKills = values.seed === undefined && values.runs === undefined && minutes === undefined && summary.serverKills < MIN_KILLS;
+  if (tooFewKills) console.log(`  WARNING: only ${summary.serverKills} server kills (the default soak wants ${MIN_KILLS})`);
+  process.exitCode = summary.failedRuns > 0 || summary.crashes > 0 || tooFewKills ? 1 : 0;
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
