@@ -56,6 +56,7 @@ async function measure(processes: number): Promise<Record<string, number>> {
     const connections = quick ? 200 : 1000;
     const node0 = cluster.nodes[0] as ServerNode;
     const rssBefore = rssMb(node0);
+    const connectCpu = cpuMs(node0);
     let started = performance.now();
     const accounts = Array.from({ length: connections }, (_, i) => `c${i}_${tag}`);
     await pool(accounts, 50, async (account) => {
@@ -66,6 +67,7 @@ async function measure(processes: number): Promise<Record<string, number>> {
     result.connectsPerSecond = round(connections / connectSeconds);
     result.rssMbAtConnections = round(rssMb(node0));
     result.kbPerConnection = round(((rssMb(node0) - rssBefore) * 1024) / connections, 1);
+    result.serverCpuMsPerConnect = round((cpuMs(node0) - connectCpu) / connections, 2);
     for (const d of devices.splice(0)) d.close();
 
     // Messages: senders spread over the processes, each receiver's device on the next process.

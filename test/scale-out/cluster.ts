@@ -179,10 +179,12 @@ export class Cluster {
     return this.backend.issueToken(accountId);
   }
 
+  /** Stops what started (also after a failed start) and drops the schema. */
   async close(): Promise<void> {
     await Promise.all(this.nodes.map((node) => node.stop()));
-    await this.backend.close();
-    dropSchema(this.schema);
+    // backend is unset when start() failed early.
+    await this.backend?.close();
+    if (this.backend !== undefined) dropSchema(this.schema);
   }
 }
 
