@@ -70,10 +70,11 @@ describe('postgres store', () => {
     expect(rows.map((row) => row.version)).toEqual(MIGRATIONS.map((m) => m.version));
   });
 
-  it('takes the schema from the URL\'s schema parameter', async () => {
+  it('takes the schema and the pool size from the URL\'s parameters', async () => {
     const schema = freshSchema();
     dropped.push(schema);
-    const store = await openPostgresStore({ url: `${PG_URL}?schema=${schema}` });
+    await expect(openPostgresStore({ url: `${PG_URL}?schema=${schema}&pool=0` })).rejects.toMatchObject({ code: 191004 });
+    const store = await openPostgresStore({ url: `${PG_URL}?schema=${schema}&pool=3` });
     stores.push(store);
     await store.transaction((tx) => tx.advanceSeqs('conversations', [{ owner: 'alice', count: 2 }]));
     const { rows } = await admin.query<{ seq: string }>(`SELECT seq FROM ${schema}.logs WHERE owner = 'alice'`);

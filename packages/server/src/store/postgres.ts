@@ -40,10 +40,14 @@ import type {
 export interface PostgresStoreOptions {
   /**
    * A `postgres://` URL. A `schema` query parameter (e.g. `?schema=convsync`) puts every table in
-   * that schema, created when missing; otherwise the connection's `search_path` decides.
+   * that schema, created when missing; otherwise the connection's `search_path` decides. A `pool`
+   * parameter (e.g. `?pool=20`) sizes the pool.
    */
   url: string;
-  /** Connections in the pool (default 10). */
+  /**
+   * Connections in the pool (default: the URL's `pool`, else 10). Writers waiting on one hot
+   * account's lock each hold a connection, so size it above the expected concurrency per account.
+   */
   poolSize?: number;
   /** A schema to use instead of the URL's `schema` parameter. */
   schema?: string;
@@ -95,16 +99,22 @@ function sqlState(error: unknown): { code?: string; constraint?: string } {
   return typeof error === 'object' && error !== null ? error : {};
 }
 
-/** Splits the URL's `schema` parameter off (node-postgres would pass it on as a server setting). */
-function connectionOf(options: PostgresStoreOptions): { connectionString: string; schema: string | undefined } {
+/** Splits our own URL parameters off (node-postgres would pass them on as server settings). */
+function connectionOf(options: PostgresStoreOptions): { connectionString: string; schema: string | undefined; poolSize: number } {
   const url = new URL(options.url);
   const fromUrl = url.searchParams.get('schema') ?? undefined;
+  const poolText = url.searchParams.get('pool');
   url.searchParams.delete('schema');
+  url.searchParams.delete('pool');
   const schema = options.schema ?? fromUrl;
   if (schema !== undefined && !isSafeSchemaName(schema)) {
     throw new ConvSyncError(ErrorCode.INVALID_PARAMETER, 'schema must be lower-case letters, digits and underscores', { detail: { schema } });
   }
-  return { connectionString: url.toString(), schema };
+  const poolSize = options.poolSize ?? (poolText === null ? 10 : Number(poolText));
+  if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 1000) {
+    throw new ConvSyncError(ErrorCode.INVALID_PARAMETER, 'pool must be an integer from 1 to 1000', { detail: { pool: poolText } });
+  }
+  return { connectionString: url.toString(), schema, poolSize };
 }
 
 /**
@@ -117,10 +127,10 @@ function connectionOf(options: PostgresStoreOptions): { connectionString: string
  * ```
  */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
-  const { connectionString, schema } = connectionOf(options);
+  const { connectionString, schema, poolSize } = connectionOf(options);
   const pool = new pg.Pool({
     connectionString,
-    max: options.poolSize ?? 10,
+    max: poolSize,
     types,
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
   });
