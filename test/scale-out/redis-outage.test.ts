@@ -58,6 +58,8 @@ describe('a Redis restart under two server processes', () => {
     await left.push([newConversation(`${account}|1|after`)]);
     await right.waitFor(() => right.conversations.has(`${account}|1|after`), 10_000, 'the change after the outage');
     expect(right.stats.streamsApplied).toBeGreaterThan(streamed);
+    // The writer's own copy arrives by its stream, which may trail the push's acknowledgement.
+    await left.waitFor(() => left.conversations.has(`${account}|1|after`), 10_000, 'the writer\'s own stream');
     expect([...right.conversations.keys()].sort()).toEqual([...left.conversations.keys()].sort());
   });
 });
