@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 /**
  * Dependency audit gate (issue 4): fails when a moderate-or-worse advisory affects the packages
  * that face the network or verify tokens — socket.io, engine.io, ws, socket.io-parser, jose (and
@@ -25,6 +26,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const WATCHED = ['socket.io', 'socket.io-client', 'engine.io', 'engine.io-client', 'ws', 'socket.io-parser', 'engine.io-parser', 'jose'];
 const FAILING = new Set(['moderate', 'high', 'critical']);
 /** The first versions free of the advisories known for each line (major) of a watched package. */
+/** @type {Record<string, string[]>} */
 const FLOORS = {
   'socket.io': ['4.6.2'], // CVE-2024-38355 (unhandled 'error' event)
   'socket.io-parser': ['4.2.3', '3.4.3', '3.3.4'], // CVE-2023-32695, CVE-2022-2421
@@ -37,19 +39,27 @@ const FLOORS = {
 };
 
 const allowUnreachable = process.argv.includes('--allow-unreachable');
+/** @type {string[]} */
 const problems = [];
 
+/** @param {string} text @returns {[number, number, number] | null} */
 function parseVersion(text) {
   const match = /^(\d+)\.(\d+)\.(\d+)/.exec(text);
-  return match === null ? null : match.slice(1, 4).map(Number);
+  return match === null ? null : [Number(match[1]), Number(match[2]), Number(match[3])];
 }
 
+/** @param {[number, number, number]} a @param {[number, number, number]} b */
 function lessThan(a, b) {
-  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i] < b[i];
+  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return /** @type {number} */ (a[i]) < /** @type {number} */ (b[i]);
   return false;
 }
 
+/**
+ * @typedef {{ module_name: string, severity: string, vulnerable_versions: string, title: string, url?: string }} Advisory
+ */
+
 // 2. Offline floors over what is actually installed.
+/** @type {string[]} */
 const installed = [];
 for (const entry of readdirSync(join(ROOT, 'node_modules/.pnpm'))) {
   const at = entry.lastIndexOf('@', entry.indexOf('_') === -1 ? entry.length : entry.indexOf('_'));
@@ -60,27 +70,32 @@ for (const entry of readdirSync(join(ROOT, 'node_modules/.pnpm'))) {
   if (version === null) continue;
   installed.push(`${name}@${version.join('.')}`);
   const floor = (FLOORS[name] ?? []).map(parseVersion).find((f) => f !== null && f[0] === version[0]);
-  if (floor !== undefined && lessThan(version, floor)) problems.push(`${name}@${version.join('.')} is below ${floor.join('.')}, the first release without its known advisories`);
+  if (floor !== undefined && floor !== null && lessThan(version, floor)) problems.push(`${name}@${version.join('.')} is below ${floor.join('.')}, the first release without its known advisories`);
 }
 console.log(`audit-gate: watched packages installed: ${[...new Set(installed)].sort().join(', ')}`);
 
 // 1. Online audit.
 let unreachable = false;
 const audit = spawnSync('pnpm', ['audit', '--json'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
-let report;
+/** @type {Record<string, Advisory> | undefined} */
+let advisories;
 try {
-  report = JSON.parse(audit.stdout);
+  /** @type {unknown} */
+  const report = JSON.parse(audit.stdout);
+  if (typeof report === 'object' && report !== null && 'advisories' in report && typeof report.advisories === 'object' && report.advisories !== null) {
+    advisories = /** @type {Record<string, Advisory>} */ (report.advisories);
+  }
 } catch {
-  unreachable = true;
+  advisories = undefined;
 }
-if (report !== undefined && report.advisories === undefined) unreachable = true;
-if (!unreachable) {
-  for (const advisory of Object.values(report.advisories)) {
+if (advisories === undefined) unreachable = true;
+else {
+  for (const advisory of Object.values(advisories)) {
     if (WATCHED.includes(advisory.module_name) && FAILING.has(advisory.severity)) {
       problems.push(`${advisory.severity} advisory on ${advisory.module_name} (${advisory.vulnerable_versions}): ${advisory.title} ${advisory.url ?? ''}`);
     }
   }
-  console.log(`audit-gate: pnpm audit checked ${Object.keys(report.advisories).length} advisories in total`);
+  console.log(`audit-gate: pnpm audit checked ${Object.keys(advisories).length} advisories in total`);
 }
 
 for (const problem of problems) console.error(`audit-gate: FAIL ${problem}`);

@@ -5,12 +5,12 @@
  */
 import {
   ClientEvent,
-  Collection,
   PROTOCOL_VERSION,
   parseOrThrow,
   pullAnswerSchema,
   streamEventSchema,
   type Answer,
+  type Collection,
   type ConversationDoc,
   type ConversationGroupDoc,
   type StreamEvent,

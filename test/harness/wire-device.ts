@@ -255,7 +255,8 @@ export class WireDevice {
     if (!answer.ok) throw new Error(`push refused: ${answer.error.code} ${answer.error.desc}`);
     const conflicts = new Map<string, Doc>(answer.conflicts.map((doc: Doc) => [keyOf(doc), doc]));
     for (const id of ids) {
-      const master = conflicts.get(id) ?? (sent.get(id) as Doc);
+      const master = conflicts.get(id) ?? sent.get(id);
+      if (master === undefined) continue;
       this.#applyServerDoc(collection, master);
       // Clean unless the device edited it again meanwhile (or the merge still differs).
       if (jsonEqual(replica.docs.get(id), replica.masters.get(id))) replica.dirty.delete(id);

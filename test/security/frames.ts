@@ -26,9 +26,10 @@ const eventName = anyEventName.filter((name) => !RESERVED.has(name));
 /** A valid payload with one field replaced by something of the wrong type. */
 function confuse(value: unknown, replacement: unknown, path: number): unknown {
   if (Array.isArray(value)) {
-    if (value.length === 0) return replacement;
-    const i = path % value.length;
-    return value.map((item, j) => (j === i ? confuse(item, replacement, Math.floor(path / 7)) : item));
+    const items: unknown[] = value;
+    if (items.length === 0) return replacement;
+    const i = path % items.length;
+    return items.map((item, j) => (j === i ? confuse(item, replacement, Math.floor(path / 7)) : item));
   }
   if (typeof value === 'object' && value !== null) {
     const keys = Object.keys(value);

@@ -23,7 +23,7 @@ async function rawSocket(url: string, token: string): Promise<WebSocket> {
   await new Promise<void>((resolve, reject) => {
     ws.once('error', reject);
     ws.on('message', (data: WebSocket.RawData) => {
-      const text = data.toString();
+      const text = Buffer.isBuffer(data) ? data.toString('utf8') : '';
       if (text.startsWith('0')) ws.send(`40${JSON.stringify({ token, protocolVersion: PROTOCOL_VERSION })}`);
       else if (text.startsWith('40')) resolve();
       else if (text === '2') ws.send('3');
