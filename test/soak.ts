@@ -65,7 +65,7 @@ function progress(cluster: Cluster, started: number): void {
   const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}%`;
   const line = `${bar} runs ${totals.runs} failed ${totals.failedRuns} kills ${cluster.kills} crash points ${cluster.crashPointsFired} writes ${totals.writesChecked} ${elapsed.toFixed(0)}s`;
   if (process.stdout.isTTY) process.stdout.write(`\r${line}`);
-  else if (totals.runs % 25 === 0) console.log(line);
+  else if (totals.runs % 10 === 0) console.log(line);
 }
 
 async function main(): Promise<void> {
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
             throw new Error(`${result.failures.slice(0, 10).join('\n')}${result.crashes > 0 ? `\nserver crashed ${result.crashes} time(s)` : ''}`);
           }
         }),
-        { seed, numRuns: 1, interruptAfterTimeLimit: 10 * 60_000 },
+        { seed, numRuns: 1, timeout: 180_000, interruptAfterTimeLimit: 10 * 60_000 },
       );
       totals.runs++;
       if (outcome.failed) {

@@ -71,12 +71,22 @@ export class WireClient {
     return client;
   }
 
-  /** Whether the handshake succeeded (and the refusal's data when not). */
-  outcome(): Promise<ConnectOutcome> {
+  /**
+   * Whether the handshake succeeded (and the refusal's data when not). A transport that dies
+   * mid-handshake (a server killed at that moment) raises no `connect_error`, hence the timeout.
+   */
+  outcome(timeoutMs = 5000): Promise<ConnectOutcome> {
     if (this.socket.connected) return Promise.resolve({ connected: true });
     return new Promise((resolve) => {
-      this.socket.once('connect', () => resolve({ connected: true }));
-      this.socket.once('connect_error', (error: Error & { data?: unknown }) => resolve({ connected: false, data: error.data, message: error.message }));
+      const timer = setTimeout(() => resolve({ connected: false, data: undefined, message: 'handshake timed out' }), timeoutMs);
+      this.socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve({ connected: true });
+      });
+      this.socket.once('connect_error', (error: Error & { data?: unknown }) => {
+        clearTimeout(timer);
+        resolve({ connected: false, data: error.data, message: error.message });
+      });
     });
   }
 

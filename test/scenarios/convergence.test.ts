@@ -33,7 +33,7 @@ describe('convergence under faults (protocol-level devices)', () => {
         expect(result.failures).toEqual([]);
         expect(result.crashes).toBe(0);
       }),
-      { seed, numRuns: RUNS_PER_SEED, endOnFailure: false, verbose: 1 },
+      { seed, numRuns: RUNS_PER_SEED, timeout: 60_000, interruptAfterTimeLimit: 100_000, verbose: 1 },
     );
   });
 
