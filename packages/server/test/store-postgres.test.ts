@@ -74,9 +74,15 @@ describe('postgres store', () => {
     const schema = freshSchema();
     dropped.push(schema);
     await expect(openPostgresStore({ url: `${PG_URL}?schema=${schema}&pool=0` })).rejects.toMatchObject({ code: 191004 });
-    const store = await openPostgresStore({ url: `${PG_URL}?schema=${schema}&pool=3` });
+    // The URL's own server options are kept next to the schema's search_path.
+    const store = await openPostgresStore({ url: `${PG_URL}?schema=${schema}&pool=3&options=${encodeURIComponent('-c application_name=convsync_test')}` });
     stores.push(store);
-    await store.transaction((tx) => tx.advanceSeqs('conversations', [{ owner: 'alice', count: 2 }]));
+    await store.transaction(async (tx) => {
+      await tx.advanceSeqs('conversations', [{ owner: 'alice', count: 2 }]);
+    });
+    const { rows: sessions } = await admin.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'convsync_test'");
+    expect(sessions[0]?.n).toBeGreaterThanOrEqual(1);
     const { rows } = await admin.query<{ seq: string }>(`SELECT seq FROM ${schema}.logs WHERE owner = 'alice'`);
     expect(rows.map((row) => Number(row.seq))).toEqual([2]);
   });

@@ -100,12 +100,15 @@ function sqlState(error: unknown): { code?: string; constraint?: string } {
 }
 
 /** Splits our own URL parameters off (node-postgres would pass them on as server settings). */
-function connectionOf(options: PostgresStoreOptions): { connectionString: string; schema: string | undefined; poolSize: number } {
+function connectionOf(options: PostgresStoreOptions): {
+  connectionString: string; schema: string | undefined; poolSize: number; serverOptions: string;
+} {
   const url = new URL(options.url);
   const fromUrl = url.searchParams.get('schema') ?? undefined;
   const poolText = url.searchParams.get('pool');
-  url.searchParams.delete('schema');
-  url.searchParams.delete('pool');
+  // The URL's own `options` would override ours wholesale (node-postgres lets the URL win): merge.
+  const urlOptions = url.searchParams.get('options');
+  for (const name of ['schema', 'pool', 'options']) url.searchParams.delete(name);
   const schema = options.schema ?? fromUrl;
   if (schema !== undefined && !isSafeSchemaName(schema)) {
     throw new ConvSyncError(ErrorCode.INVALID_PARAMETER, 'schema must be lower-case letters, digits and underscores', { detail: { schema } });
@@ -114,7 +117,11 @@ function connectionOf(options: PostgresStoreOptions): { connectionString: string
   if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 1000) {
     throw new ConvSyncError(ErrorCode.INVALID_PARAMETER, 'pool must be an integer from 1 to 1000', { detail: { pool: poolText } });
   }
-  return { connectionString: url.toString(), schema, poolSize };
+  // A process that stalls inside a transaction would hold an account's lock for every process:
+  // PostgreSQL ends such a session after a minute (the process then sees an error and retries).
+  const serverOptions = ['-c idle_in_transaction_session_timeout=60000', urlOptions, schema === undefined ? null : `-c search_path=${schema}`]
+    .filter((option) => option !== null).join(' ');
+  return { connectionString: url.toString(), schema, poolSize, serverOptions };
 }
 
 /**
@@ -127,12 +134,12 @@ function connectionOf(options: PostgresStoreOptions): { connectionString: string
  * ```
  */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
-  const { connectionString, schema, poolSize } = connectionOf(options);
+  const { connectionString, schema, poolSize, serverOptions } = connectionOf(options);
   const pool = new pg.Pool({
     connectionString,
     max: poolSize,
     types,
-    ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
+    options: serverOptions,
   });
   // An idle client's error (server restart, network cut) surfaces on the next query; without a
   // listener it would crash the process.
