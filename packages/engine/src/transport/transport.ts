@@ -23,7 +23,8 @@ export type ResponseOf<E extends ClientEventName> = Omit<Extract<AnswerOf<E>, { 
 export type ConnectionState =
   | { status: 'offline'; reason: 'not-started' | 'disconnected' | 'network' | 'closed' }
   | { status: 'connecting'; attempt: number }
-  | { status: 'online'; session: SessionInfoResponse }
+  /** `clockOffsetMs`: server clock − device clock, measured by `session:info` (half the round trip added). */
+  | { status: 'online'; session: SessionInfoResponse; clockOffsetMs: number }
   /** Terminal until `connect()` is called again: auth refused (302), protocol mismatch (192003). */
   | { status: 'failed'; error: ConvSyncError };
 
