@@ -1,0 +1,31 @@
+/** What the three services share: the context, the live views and the event emitters. */
+import type { ConversationDoc } from '@convsync/protocol';
+import type { EngineContext } from '../context.js';
+import type { Emitter } from '../events/emitter.js';
+import { toConversation } from '../views/conversation-object.js';
+import type { LocalState } from '../views/local-state.js';
+import type { UnreadIndex } from '../views/unread-index.js';
+import type { Conversation, ConversationGroupListeners, ConversationListeners, MessageListeners } from './types.js';
+
+export interface ServiceCore {
+  readonly ctx: EngineContext;
+  readonly index: UnreadIndex;
+  readonly local: LocalState;
+  readonly conversationEvents: Emitter<ConversationListeners>;
+  readonly groupEvents: Emitter<ConversationGroupListeners>;
+  readonly messageEvents: Emitter<MessageListeners>;
+  /** Resolves once the views hold their initial state. */
+  readonly ready: Promise<void>;
+}
+
+/** A replica document as the app sees it, with its device-local join. */
+export function present(core: ServiceCore, doc: ConversationDoc): Conversation {
+  return toConversation(doc, core.local.join(doc));
+}
+
+/** Splits `items` into slices of at most `size`. */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

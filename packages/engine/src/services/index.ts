@@ -1,0 +1,126 @@
+/**
+ * The services of the public API (SPEC §1.1–§1.3) over one EngineContext.
+ *
+ * For src/index.ts (re-export from here): `createServices`, `Services`, `ServicesOptions`, and the
+ * public types `Conversation`, `ConversationFilter`, `ConversationOption`, `ConversationResult`,
+ * `ConversationOperationResult`, `ConversationGroup`, `ConversationGroupResult`,
+ * `SendMessageParams`, `MessageListOption`, `Message`, `ConversationListeners`,
+ * `ConversationGroupListeners`, `MessageListeners`, `ConversationService`,
+ * `ConversationGroupService`, `MessageService`.
+ *
+ * The engine should `await services.ready` before handing the services out (the unread views'
+ * one startup pass over the replica; no network involved), so `getTotalUnreadCount()` is right
+ * from the first call; and `await services.dispose()` before closing the replica.
+ */
+import { from, skip, switchMap, type Subscription } from 'rxjs';
+import type { EngineContext } from '../context.js';
+import { Emitter } from '../events/emitter.js';
+import type { SyncEvents } from '../replication/sync-events.js';
+import { LocalState } from '../views/local-state.js';
+import { UnreadIndex } from '../views/unread-index.js';
+import { startChangeEvents } from './change-events.js';
+import { createConversationService, type ConversationService } from './conversation-service.js';
+import type { ServiceCore } from './core.js';
+import { createConversationGroupService, type ConversationGroupService } from './group-service.js';
+import { createMessageService, type MessageService } from './message-service.js';
+import type { ConversationGroupListeners, ConversationListeners, MessageListeners } from './types.js';
+
+export type {
+  Conversation,
+  ConversationFilter,
+  ConversationGroup,
+  ConversationGroupListeners,
+  ConversationGroupResult,
+  ConversationListeners,
+  ConversationOperationResult,
+  ConversationOption,
+  ConversationResult,
+  Message,
+  MessageListeners,
+  MessageListOption,
+  SendMessageParams,
+} from './types.js';
+export type { ConversationService } from './conversation-service.js';
+export type { ConversationGroupService } from './group-service.js';
+export type { MessageService } from './message-service.js';
+
+export interface ServicesOptions {
+  /** Outbox retry after a transient failure (ms, doubling up to `outboxMaxRetryDelayMs`). */
+  outboxRetryDelayMs?: number;
+  outboxMaxRetryDelayMs?: number;
+  /** Id sources (injected for deterministic tests). */
+  newGroupId?: () => string;
+  newClientMessageId?: () => string;
+}
+
+export interface Services {
+  readonly conversationService: ConversationService;
+  readonly conversationGroupService: ConversationGroupService;
+  readonly messageService: MessageService;
+  /** Resolves once the unread views and the local joins hold their initial state. */
+  readonly ready: Promise<void>;
+  /** Stops the views, events and outbox worker (waits for a send in flight). */
+  dispose(): Promise<void>;
+}
+
+const CONVERSATION_EVENTS: (keyof ConversationListeners)[] = [
+  'onSyncStarted', 'onSyncFinished', 'onSyncFailed', 'onConversationCreated', 'onConversationDeleted',
+  'onConversationChanged', 'onTotalUnreadCountChanged', 'onUnreadCountChangedByFilter', 'onConversationReadTimeUpdated',
+];
+const GROUP_EVENTS: (keyof ConversationGroupListeners)[] = [
+  'onConversationGroupCreated', 'onConversationGroupDeleted', 'onConversationGroupChanged',
+  'onConversationsAddedToGroup', 'onConversationsRemovedFromGroup',
+];
+const MESSAGE_EVENTS: (keyof MessageListeners)[] = ['onReceiveMessages', 'onSendMessage'];
+
+export function createServices(ctx: EngineContext, sync: SyncEvents, options: ServicesOptions = {}): Services {
+  const onError = (error: unknown): void => ctx.reportError(error);
+  const index = new UnreadIndex(ctx.replica.conversations, onError);
+  const local = new LocalState(ctx.replica, ctx.accountId);
+  const core: ServiceCore = {
+    ctx,
+    index,
+    local,
+    conversationEvents: new Emitter<ConversationListeners>({ names: CONVERSATION_EVENTS, onError }),
+    groupEvents: new Emitter<ConversationGroupListeners>({ names: GROUP_EVENTS, onError }),
+    messageEvents: new Emitter<MessageListeners>({ names: MESSAGE_EVENTS, onError }),
+    ready: Promise.all([index.ready, local.ready]).then(() => undefined),
+  };
+  const subscriptions: Subscription[] = [
+    startChangeEvents(core),
+    sync.started$.subscribe(() => core.conversationEvents.emit('onSyncStarted')),
+    sync.finished$.subscribe(() => core.conversationEvents.emit('onSyncFinished')),
+    sync.failed$.subscribe((error) => core.conversationEvents.emit('onSyncFailed', error)),
+  ];
+  // The first total (the state at startup) is not a change.
+  subscriptions.push(from(core.ready).pipe(switchMap(() => index.total$), skip(1)).subscribe((count) => {
+    core.conversationEvents.emit('onTotalUnreadCountChanged', count);
+  }));
+  const conversationService = createConversationService(core);
+  const messageService = createMessageService(core, {
+    ...(options.outboxRetryDelayMs === undefined ? {} : { retryDelayMs: options.outboxRetryDelayMs }),
+    ...(options.outboxMaxRetryDelayMs === undefined ? {} : { maxRetryDelayMs: options.outboxMaxRetryDelayMs }),
+    ...(options.newClientMessageId === undefined ? {} : { newClientMessageId: options.newClientMessageId }),
+  });
+  const conversationGroupService = createConversationGroupService(core,
+    options.newGroupId === undefined ? {} : { newGroupId: options.newGroupId });
+  let disposed = false;
+  return {
+    conversationService,
+    conversationGroupService,
+    messageService,
+    ready: core.ready,
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      for (const s of subscriptions) s.unsubscribe();
+      conversationService.dispose();
+      await messageService.dispose();
+      index.dispose();
+      local.dispose();
+      core.conversationEvents.removeAllListeners();
+      core.groupEvents.removeAllListeners();
+      core.messageEvents.removeAllListeners();
+    },
+  };
+}

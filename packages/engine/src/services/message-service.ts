@@ -1,0 +1,115 @@
+/**
+ * `messageService` (SPEC §1.3): sends through the outbox (offline first), reads history from the
+ * server, and reports received messages (from the conversations' change stream).
+ */
+import {
+  ConvSyncError,
+  MessageType,
+  SendingState,
+  invalidParameter,
+  messageListRequestSchema,
+  parseOrThrow,
+  sendMessageRequestSchema,
+  type Message,
+} from '@convsync/protocol';
+import { createEdit } from '../edits/conversation.js';
+import { applyEdits } from '../edits/write.js';
+import type { OutboxDoc } from '../replica/types.js';
+import type { ServiceCore } from './core.js';
+import { OutboxWorker, outboxMessage, type OutboxWorkerOptions } from './outbox-worker.js';
+import type { MessageListeners, MessageListOption, SendMessageParams } from './types.js';
+import { checkConversationId } from './validate.js';
+
+export interface MessageService {
+  on<K extends keyof MessageListeners>(event: K, listener: MessageListeners[K]): void;
+  off<K extends keyof MessageListeners>(event: K, listener?: MessageListeners[K]): void;
+  /**
+   * Stores the message on the device and resolves at once (`sendingState: 'sending'`); it is
+   * delivered exactly once when online, then 'succeeded' (or 'failed' if the server refuses it).
+   */
+  sendMessage(conversationId: string, params: SendMessageParams): Promise<Message>;
+  /**
+   * History from the server, newest first (offline: ConvSyncError 192004). Without `beforeTime`
+   * the device's pending sends come first.
+   */
+  getMessageList(conversationId: string, option: MessageListOption): Promise<Message[]>;
+}
+
+/** A client message id: random, valid per the protocol's id rules. */
+export function newClientMessageId(): string {
+  return `m-${globalThis.crypto.randomUUID()}`;
+}
+
+function call<T>(task: () => Promise<T>): Promise<T> {
+  try {
+    return task();
+  } catch (error) {
+    return Promise.reject(ConvSyncError.from(error));
+  }
+}
+
+export function createMessageService(
+  core: ServiceCore,
+  options: OutboxWorkerOptions & { newClientMessageId?: () => string } = {},
+): MessageService & { dispose(): Promise<void> } {
+  const { ctx } = core;
+  const worker = new OutboxWorker(core, options);
+  const nextId = options.newClientMessageId ?? newClientMessageId;
+
+  return {
+    on: (event, listener) => core.messageEvents.on(event, listener),
+    off: (event, listener) => core.messageEvents.off(event, listener),
+
+    sendMessage: (conversationId, params) => call(async () => {
+      const id = checkConversationId(ctx.accountId, conversationId);
+      if (typeof params !== 'object' || params === null) throw invalidParameter('params must be an object');
+      const request = parseOrThrow(sendMessageRequestSchema, {
+        clientMessageId: nextId(),
+        conversationId: id,
+        text: params.text,
+        messageType: params.messageType ?? MessageType.TEXT,
+        serverExtension: params.serverExtension ?? '',
+      }, 'message');
+      // Sending creates the conversation (or brings a deleted one back) on this device at once;
+      // the server does the same when the message arrives.
+      await applyEdits(ctx.replica.conversations, [id], createEdit(ctx.clock, id));
+      const doc: OutboxDoc = {
+        clientMessageId: request.clientMessageId,
+        conversationId: id,
+        text: request.text,
+        messageType: request.messageType ?? MessageType.TEXT,
+        serverExtension: request.serverExtension ?? '',
+        createTime: ctx.clock.now(),
+        state: 'sending',
+        errorCode: 0,
+        errorDesc: '',
+      };
+      await ctx.replica.outbox.insert(doc);
+      worker.kick();
+      return outboxMessage(ctx.accountId, doc, SendingState.SENDING);
+    }),
+
+    getMessageList: (conversationId, option) => call(async () => {
+      const id = checkConversationId(ctx.accountId, conversationId);
+      if (typeof option !== 'object' || option === null) throw invalidParameter('option must be an object');
+      const request = parseOrThrow(messageListRequestSchema, {
+        conversationId: id,
+        limit: option.limit,
+        ...(option.beforeTime === undefined ? {} : { beforeTime: option.beforeTime }),
+      }, 'message list option');
+      const answer = await ctx.transport.request('message:list', request);
+      if (request.beforeTime !== undefined) return answer.messages;
+      const local = await ctx.replica.outbox
+        .find({ selector: { conversationId: id }, sort: [{ createTime: 'desc' }, { clientMessageId: 'desc' }] })
+        .exec();
+      const delivered = new Set(answer.messages.map((m) => m.messageClientId));
+      const pending = local
+        .map((entry) => entry.toJSON() as OutboxDoc)
+        .filter((entry) => !delivered.has(entry.clientMessageId))
+        .map((entry) => outboxMessage(ctx.accountId, entry, entry.state === 'failed' ? SendingState.FAILED : SendingState.SENDING));
+      return [...pending, ...answer.messages];
+    }),
+
+    dispose: () => worker.dispose(),
+  };
+}
