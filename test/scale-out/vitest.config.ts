@@ -10,7 +10,5 @@ export default defineProject({
     include: ['**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 90_000,
-    // Each file starts its own processes; two at once is what two cores take.
-    maxWorkers: 2,
   },
 });
