@@ -39,17 +39,17 @@ const PLAN: Record<Mode, { runs: number; workloads: Workload[] }> = {
   quick: {
     runs: 3,
     workloads: [
-      { name: 'P2P', members: 2, messages: 5_000 },
-      { name: 'team of 100', members: 100, messages: 500 },
-      { name: 'team of 1,000', members: 1_000, messages: 60 },
+      { name: 'P2P', members: 2, messages: 3_000 },
+      { name: 'team of 100', members: 100, messages: 300 },
+      { name: 'team of 1,000', members: 1_000, messages: 40 },
     ],
   },
   full: {
-    runs: 5,
+    runs: 3,
     workloads: [
-      { name: 'P2P', members: 2, messages: 20_000 },
-      { name: 'team of 100', members: 100, messages: 2_000 },
-      { name: 'team of 1,000', members: 1_000, messages: 200 },
+      { name: 'P2P', members: 2, messages: 10_000 },
+      { name: 'team of 100', members: 100, messages: 1_000 },
+      { name: 'team of 1,000', members: 1_000, messages: 100 },
     ],
   },
 };
