@@ -21,9 +21,16 @@ export interface ServiceHarness extends Services {
   close(): Promise<void>;
 }
 
-export async function openServices(options: { accountId: string; server?: ConvSyncServer; deviceId?: string; now?: () => number }): Promise<ServiceHarness> {
+export async function openServices(options: {
+  accountId: string;
+  server?: ConvSyncServer;
+  deviceId?: string;
+  now?: () => number;
+  /** Reopen a replica by name (memory storage keeps it for the process). */
+  name?: string;
+}): Promise<ServiceHarness> {
   const replica = await openReplica({
-    name: `svc-${options.accountId.toLowerCase()}-${process.pid}-${++counter}-${Date.now()}`,
+    name: options.name ?? `svc-${options.accountId.toLowerCase()}-${process.pid}-${++counter}-${Date.now()}`,
     storage: 'memory',
     deviceId: options.deviceId ?? `dev${counter}`,
   });

@@ -73,13 +73,16 @@ export function createMessageService(
       // Sending creates the conversation (or brings a deleted one back) on this device at once;
       // the server does the same when the message arrives.
       await applyEdits(ctx.replica.conversations, [id], createEdit(ctx.clock, id));
+      // Strictly increasing per device, so the outbox delivers in the order the user sent.
+      const newest = await ctx.replica.outbox.findOne({ sort: [{ createTime: 'desc' }] }).exec();
+      const createTime = Math.max(ctx.clock.now(), newest === null ? 0 : newest.createTime + 1);
       const doc: OutboxDoc = {
         clientMessageId: request.clientMessageId,
         conversationId: id,
         text: request.text,
         messageType: request.messageType ?? MessageType.TEXT,
         serverExtension: request.serverExtension ?? '',
-        createTime: ctx.clock.now(),
+        createTime,
         state: 'sending',
         errorCode: 0,
         errorDesc: '',

@@ -1,0 +1,145 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { firstValueFrom } from 'rxjs';
+import type { ConversationDoc } from '@convsync/protocol';
+import { eventually, openServices, receive, serverDoc, waitFor, type ServiceHarness } from './services.helpers.js';
+
+const open: ServiceHarness[] = [];
+async function services(options: { name?: string } = {}): Promise<ServiceHarness> {
+  const harness = await openServices({ accountId: 'alice', ...options });
+  open.push(harness);
+  return harness;
+}
+afterEach(async () => {
+  while (open.length > 0) await open.pop()?.close();
+});
+
+const T = 1_700_000_000_000;
+
+describe('unread views', () => {
+  it('the total follows every change incrementally and a deleted conversation leaves it', async () => {
+    const harness = await services();
+    const cs = harness.conversationService;
+    const totals: number[] = [];
+    cs.on('onTotalUnreadCountChanged', (count) => totals.push(count));
+    await receive(harness, [
+      serverDoc({ conversationId: 'alice|1|bob', time: T + 1, from: 'bob', unread: 2 }),
+      serverDoc({ conversationId: 'alice|2|team', time: T + 2, from: 'carol', unread: 5 }),
+    ]);
+    expect(cs.getTotalUnreadCount()).toBe(7);
+    await receive(harness, [serverDoc({ conversationId: 'alice|1|bob', time: T + 3, from: 'bob', unread: 3, serverRev: 10 })]);
+    expect(cs.getTotalUnreadCount()).toBe(8);
+    expect(await cs.getUnreadCountByIds(['alice|1|bob', 'alice|1|nobody'])).toBe(3);
+    await cs.deleteConversation('alice|2|team');
+    expect(cs.getTotalUnreadCount()).toBe(3);
+    expect(totals).toEqual([7, 8, 3]);
+    expect(await firstValueFrom(cs.totalUnreadCount$)).toBe(3);
+  });
+
+  it('an offline mark-read clears the unread at once and moves the read time to the newest message', async () => {
+    const harness = await services();
+    const cs = harness.conversationService;
+    await receive(harness, [serverDoc({ conversationId: 'alice|1|bob', time: T + 5, from: 'bob', unread: 4 })]);
+    const readTimes: [string, number][] = [];
+    cs.on('onConversationReadTimeUpdated', (id, time) => readTimes.push([id, time]));
+    const readTime = await cs.markConversationRead('alice|1|bob');
+    expect(readTime).toBe(T + 5);
+    expect(cs.getTotalUnreadCount()).toBe(0);
+    expect(await cs.getConversationReadTime('alice|1|bob')).toBe(T + 5);
+    expect(readTimes).toEqual([['alice|1|bob', T + 5]]);
+    // A newer message from the server counts again: the read covered only what the device knew.
+    const current = (await harness.ctx.replica.conversations.findOne('alice|1|bob').exec())?.toMutableJSON() as ConversationDoc;
+    await receive(harness, [serverDoc({ conversationId: 'alice|1|bob', time: T + 9, from: 'bob', unread: 1, base: current })]);
+    expect(cs.getTotalUnreadCount()).toBe(1);
+  });
+
+  it('filtered counts follow type, group and mute changes, one event per change', async () => {
+    const harness = await services();
+    const cs = harness.conversationService;
+    await receive(harness, [
+      serverDoc({ conversationId: 'alice|1|bob', time: T + 1, from: 'bob', unread: 2 }),
+      serverDoc({ conversationId: 'alice|1|dan', time: T + 2, from: 'dan', unread: 1 }),
+      serverDoc({ conversationId: 'alice|2|team', time: T + 3, from: 'carol', unread: 5 }),
+    ]);
+    const events: [unknown, number][] = [];
+    cs.on('onUnreadCountChangedByFilter', (filter, count) => events.push([filter, count]));
+    cs.subscribeUnreadCountByFilter({ conversationTypes: [1], ignoreMuted: true });
+    cs.subscribeUnreadCountByFilter({ ignoreMuted: true, conversationTypes: [1, 1] }); // same filter by value
+    expect(await cs.getUnreadCountByFilter({ conversationTypes: [1], ignoreMuted: true })).toBe(3);
+    await cs.muteConversation('alice|1|bob', true);
+    expect(events).toEqual([[{ conversationTypes: [1], ignoreMuted: true }, 1]]);
+    const { group } = await harness.conversationGroupService.createConversationGroup('work', '', ['alice|2|team', 'alice|1|dan']);
+    expect(await cs.getUnreadCountByFilter({ conversationGroupId: group.groupId })).toBe(6);
+    const live = cs.unreadCountByFilter$({ conversationGroupId: group.groupId });
+    expect(await firstValueFrom(live)).toBe(6);
+    await cs.markConversationRead('alice|1|dan');
+    expect(events).toEqual([[{ conversationTypes: [1], ignoreMuted: true }, 1], [{ conversationTypes: [1], ignoreMuted: true }, 0]]);
+    expect(await firstValueFrom(live)).toBe(5);
+    cs.unsubscribeUnreadCountByFilter({ conversationTypes: [1], ignoreMuted: true });
+    await cs.muteConversation('alice|1|bob', false);
+    expect(events).toHaveLength(2);
+  });
+
+  it('clear calls mark the chosen conversations read', async () => {
+    const harness = await services();
+    const cs = harness.conversationService;
+    await receive(harness, [
+      serverDoc({ conversationId: 'alice|1|bob', time: T + 1, from: 'bob', unread: 2 }),
+      serverDoc({ conversationId: 'alice|2|team', time: T + 2, from: 'carol', unread: 5 }),
+      serverDoc({ conversationId: 'alice|3|big', time: T + 3, from: 'carol', unread: 7 }),
+      serverDoc({ conversationId: 'alice|1|eve', time: T + 4, from: 'eve', unread: 1 }),
+    ]);
+    await cs.clearUnreadCountByTypes([2]);
+    expect(cs.getTotalUnreadCount()).toBe(10);
+    const { group } = await harness.conversationGroupService.createConversationGroup('g', '', ['alice|3|big']);
+    await cs.clearUnreadCountByGroupId(group.groupId);
+    expect(cs.getTotalUnreadCount()).toBe(3);
+    const failed = await cs.clearUnreadCountByIds(['alice|1|bob', 'alice|1|zz']);
+    expect(failed.map((f) => f.conversationId)).toEqual(['alice|1|zz']);
+    expect(cs.getTotalUnreadCount()).toBe(1);
+    await cs.clearTotalUnreadCount();
+    expect(cs.getTotalUnreadCount()).toBe(0);
+    expect((await cs.getConversationListByOption(0, 10, { onlyUnread: true })).conversationList).toEqual([]);
+  });
+
+  it('a cold start has the total at once, from one pass over the replica', async () => {
+    const name = `cold-${Date.now()}`;
+    const first = await openServices({ accountId: 'alice', name });
+    const docs = Array.from({ length: 2000 }, (_, i) =>
+      serverDoc({ conversationId: `alice|1|u${i}`, time: T + i, from: `u${i}`, unread: (i % 3) + 1 }));
+    await receive(first, docs);
+    const expected = docs.reduce((sum, d) => sum + d.unreadCount, 0);
+    expect(first.conversationService.getTotalUnreadCount()).toBe(expected);
+    await first.close();
+    const started = performance.now();
+    const second = await services({ name });
+    const ms = performance.now() - started;
+    expect(second.conversationService.getTotalUnreadCount()).toBe(expected);
+    console.info(`cold start with 2,000 conversations: services ready in ${ms.toFixed(0)} ms`);
+  });
+
+  it('onReceiveMessages fires for a new last message from someone else, not for own messages', async () => {
+    const harness = await services();
+    const received: string[] = [];
+    harness.messageService.on('onReceiveMessages', (messages) => received.push(...messages.map((m) => `${m.senderId}:${m.text}`)));
+    const now = harness.ctx.clock.now();
+    await receive(harness, [serverDoc({ conversationId: 'alice|1|bob', time: now + 1, from: 'bob', unread: 1 })]);
+    const current = (await harness.ctx.replica.conversations.findOne('alice|1|bob').exec())?.toMutableJSON() as ConversationDoc;
+    await receive(harness, [serverDoc({ conversationId: 'alice|1|bob', time: now + 2, from: 'alice', unread: 0, base: current })]);
+    await eventually(() => received.length >= 1);
+    expect(received).toEqual([`bob:hello at ${now + 1}`]);
+  });
+
+  it('conversation$ follows one conversation and emits null once it is deleted', async () => {
+    const harness = await services();
+    const cs = harness.conversationService;
+    await receive(harness, [serverDoc({ conversationId: 'alice|1|bob', time: T + 1, from: 'bob', unread: 2 })]);
+    const one$ = cs.conversation$('alice|1|bob');
+    expect((await firstValueFrom(one$))?.unreadCount).toBe(2);
+    const read = waitFor(one$, (c) => c?.unreadCount === 0);
+    await cs.markConversationRead('alice|1|bob');
+    await read;
+    const gone = waitFor(one$, (c) => c === null);
+    await cs.deleteConversation('alice|1|bob');
+    expect(await gone).toBeNull();
+  });
+});
