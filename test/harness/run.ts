@@ -66,14 +66,14 @@ interface Context {
   messageCounter: number;
 }
 
-function conversationsOf(run: number, accounts: number, a: number): string[] {
+export function conversationsOf(run: number, accounts: number, a: number): string[] {
   const self = accountOf(run, a);
   const ids = [conversationId(self, ConversationType.TEAM, teamOf(run)), conversationId(self, ConversationType.P2P, peerOf(run))];
   for (let other = 0; other < accounts; other++) if (other !== a) ids.push(conversationId(self, ConversationType.P2P, accountOf(run, other)));
   return ids;
 }
 
-const pick = <T>(items: readonly T[], i: number): T => items[i % items.length] as T;
+export const pick = <T>(items: readonly T[], i: number): T => items[i % items.length] as T;
 
 export async function runScenario(cluster: Cluster, scenario: Scenario): Promise<RunResult> {
   const run = await cluster.newRun();
@@ -290,7 +290,7 @@ async function play(ctx: Context, op: Op): Promise<void> {
 }
 
 /** The canonical key of a message's conversation, as the protocol's ids express it. */
-function canonicalKey(message: Message): string {
+export function canonicalKey(message: Message): string {
   if (message.conversationType === ConversationType.P2P) return [message.senderId, message.receiverId].sort().join('↔');
   return `team:${message.receiverId}`;
 }
@@ -402,7 +402,7 @@ async function check(ctx: Context, failures: string[]): Promise<Omit<RunResult, 
   return result;
 }
 
-async function listAll(view: WireClient, id: string): Promise<Message[]> {
+export async function listAll(view: WireClient, id: string): Promise<Message[]> {
   const all: Message[] = [];
   let beforeTime: number | undefined;
   for (;;) {
