@@ -1,0 +1,114 @@
+/**
+ * Opens the replica: one RxDB database per device and account, four collections (conversations,
+ * conversationGroups, localExtensions, outbox — RxDB's open-source edition allows 13 open per
+ * process), device-local values (device id, clock offset) as RxDB local documents, which are not
+ * collections.
+ */
+import { addRxPlugin, createRxDatabase, randomToken, type RxStorage } from 'rxdb';
+import { RxDBLocalDocumentsPlugin } from 'rxdb/plugins/local-documents';
+import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
+import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
+import { ConvSyncError, ErrorCode, isDeviceId, type ConversationDoc, type ConversationGroupDoc } from '@convsync/protocol';
+import { conversationGroupSchema, conversationSchema, localExtensionSchema, outboxSchema } from './schema.js';
+import type { LocalExtensionDoc, OutboxDoc, Replica } from './types.js';
+
+addRxPlugin(RxDBLocalDocumentsPlugin);
+
+/** `'dexie'` (IndexedDB), `'memory'`, or any RxStorage. */
+export type StorageOption = 'dexie' | 'memory' | RxStorage<unknown, unknown>;
+
+export interface ReplicaOptions {
+  name: string;
+  storage: StorageOption;
+  /** For 'dexie' outside a browser (fake-indexeddb). */
+  indexedDB?: unknown;
+  IDBKeyRange?: unknown;
+  /** The device id to record when the replica has none yet. */
+  deviceId?: string;
+  /** Share change events between tabs of one browser (RxDB multiInstance). */
+  multiInstance?: boolean;
+}
+
+let memoryStorage: RxStorage<unknown, unknown> | undefined;
+
+function storageOf(options: ReplicaOptions): RxStorage<unknown, unknown> {
+  if (options.storage === 'memory') {
+    // One shared instance: RxDB's memory storage keeps a database's data across close/reopen
+    // within the process only when the same storage object opens it again.
+    memoryStorage ??= getRxStorageMemory() as RxStorage<unknown, unknown>;
+    return memoryStorage;
+  }
+  if (options.storage === 'dexie') {
+    const settings: Record<string, unknown> = {};
+    if (options.indexedDB !== undefined) settings['indexedDB'] = options.indexedDB;
+    if (options.IDBKeyRange !== undefined) settings['IDBKeyRange'] = options.IDBKeyRange;
+    return getRxStorageDexie(settings) as RxStorage<unknown, unknown>;
+  }
+  return options.storage;
+}
+
+/**
+ * The default database name of an account (and device). RxDB names allow lowercase letters, digits
+ * and `_$()+-/`, so every other character (uppercase included: ids are case-sensitive) is escaped
+ * as `_` + two hex digits, `_` and `-` too — injective, so two accounts never share a replica.
+ */
+export function databaseNameFor(accountId: string, deviceId?: string): string {
+  const clean = (s: string): string =>
+    s.replace(/[^a-z0-9]/g, (c) => `_${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return `convsync-${clean(accountId)}${deviceId === undefined ? '' : `-${clean(deviceId)}`}`;
+}
+
+const DEVICE_KEY = 'deviceId';
+
+export async function openReplica(options: ReplicaOptions): Promise<Replica> {
+  let database;
+  try {
+    database = await createRxDatabase({
+      name: options.name,
+      storage: storageOf(options),
+      multiInstance: options.multiInstance ?? false,
+      eventReduce: true,
+      localDocuments: true,
+    });
+  } catch (error) {
+    throw new ConvSyncError(ErrorCode.INTERNAL, `cannot open the replica ${options.name}`, { cause: error });
+  }
+  try {
+    const collections = await database.addCollections({
+      conversations: { schema: conversationSchema },
+      conversationGroups: { schema: conversationGroupSchema },
+      localExtensions: { schema: localExtensionSchema },
+      outbox: { schema: outboxSchema },
+    });
+    const getMeta = async (key: string): Promise<unknown> => {
+      const doc = await database.getLocal<{ value: unknown }>(key);
+      return doc === null ? undefined : doc.get('value');
+    };
+    const setMeta = async (key: string, value: unknown): Promise<void> => {
+      await database.upsertLocal(key, { value });
+    };
+    let deviceId = await getMeta(DEVICE_KEY);
+    if (!isDeviceId(deviceId)) {
+      deviceId = options.deviceId ?? `d${randomToken(12)}`;
+      await setMeta(DEVICE_KEY, deviceId);
+    }
+    return {
+      database,
+      conversations: collections.conversations as unknown as Replica['conversations'],
+      groups: collections.conversationGroups as unknown as Replica['groups'],
+      localExtensions: collections.localExtensions as unknown as Replica['localExtensions'],
+      outbox: collections.outbox as unknown as Replica['outbox'],
+      deviceId: deviceId as string,
+      getMeta,
+      setMeta,
+      close: async () => {
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await database.close().catch(() => undefined);
+    throw ConvSyncError.from(error);
+  }
+}
+
+export type { ConversationDoc, ConversationGroupDoc, LocalExtensionDoc, OutboxDoc };
