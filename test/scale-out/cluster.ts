@@ -91,8 +91,9 @@ export class ServerNode {
     this.exited = exitOf(child);
   }
 
-  static async start(args: readonly string[]): Promise<ServerNode> {
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CLI, '--port', '0', ...args], {
+  /** Starts the CLI with `args` on `port` (0: a free one). */
+  static async start(args: readonly string[], port = 0): Promise<ServerNode> {
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CLI, '--port', String(port), ...args], {
       cwd: ROOT,
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -151,6 +152,7 @@ export class Cluster {
   readonly redisUrl: string;
   readonly database: string;
   backend!: ConvSyncServer;
+  #args: string[] = [];
 
   constructor(readonly options: ClusterOptions) {
     this.redisUrl = options.redisUrl ?? REDIS_URL;
@@ -170,9 +172,19 @@ export class Cluster {
       redisChannelPrefix: this.prefix,
       secret: this.secret,
     });
-    const args = ['--db', this.database, '--redis', this.redisUrl, '--redis-prefix', this.prefix, '--secret', this.secret];
-    this.nodes.push(...(await Promise.all(Array.from({ length: this.options.processes }, () => ServerNode.start(args)))));
+    this.#args = ['--db', this.database, '--redis', this.redisUrl, '--redis-prefix', this.prefix, '--secret', this.secret];
+    this.nodes.push(...(await Promise.all(Array.from({ length: this.options.processes }, () => ServerNode.start(this.#args)))));
     return this;
+  }
+
+  /** Starts process `index` again on its old port (after a kill), so devices' URL lists stay valid. */
+  async restart(index: number): Promise<ServerNode> {
+    const old = this.nodes[index];
+    if (old === undefined) throw new Error(`no process ${index}`);
+    await old.stop();
+    const node = await ServerNode.start(this.#args, Number(new URL(old.url).port));
+    this.nodes[index] = node;
+    return node;
   }
 
   token(accountId: string): Promise<string> {
