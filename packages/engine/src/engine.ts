@@ -1,0 +1,169 @@
+/**
+ * The composition root (DESIGN "The layout"): `createConversationEngine` opens the device's
+ * replica, builds the clock (with the offset to the server measured at the last connect, kept in
+ * the replica so an offline cold start still stamps in line), the transport, the replication of
+ * conversations and groups, and the services, then starts connecting — without waiting for the
+ * network: every call works on the replica from the first moment.
+ */
+import { Subject, distinctUntilChanged, map, shareReplay, type Observable, type Subscription } from 'rxjs';
+import {
+  ConvSyncError,
+  ErrorCode,
+  conversationIdUtil as bindConversationIdUtil,
+  type ConversationIdUtil,
+} from '@convsync/protocol';
+import { EngineClock } from './clock.js';
+import type { EngineContext } from './context.js';
+import { parseOptions, type ConversationEngineOptions } from './options.js';
+import { databaseNameFor, openReplica } from './replica/database.js';
+import type { Replica } from './replica/types.js';
+import type { SyncState } from './replication/sync-events.js';
+import { startSync, type Sync } from './replication/sync.js';
+import {
+  createServices,
+  type ConversationGroupService,
+  type ConversationService,
+  type MessageService,
+  type Services,
+} from './services/index.js';
+import { SocketIoTransport } from './transport/socket-io.js';
+import type { Transport } from './transport/transport.js';
+
+const CLOCK_OFFSET_KEY = 'clockOffsetMs';
+
+/** One account's conversation engine on one device (SPEC §1). */
+export interface ConversationEngine {
+  readonly accountId: string;
+  readonly deviceId: string;
+  readonly conversationService: ConversationService;
+  readonly conversationGroupService: ConversationGroupService;
+  readonly messageService: MessageService;
+  /** The seed's id helpers, bound to this engine's account. */
+  readonly conversationIdUtil: ConversationIdUtil;
+  /** 'offline' | 'syncing' | 'synced' | 'error'; the current state first. */
+  readonly syncState$: Observable<SyncState>;
+  /** Background trouble (a refused push, a failing listener, …) that no call can report. */
+  readonly errors$: Observable<ConvSyncError>;
+  /** Stops talking to the server; every call keeps working on the replica. */
+  disconnect(): void;
+  /** Talks again: pushes what was done meanwhile, pulls what was missed. */
+  connect(): void;
+  /** Stops replication, closes the connection and the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the engine of one account on this device.
+ *
+ * @example
+ * ```ts
+ * const engine = await createConversationEngine({ url: 'http://127.0.0.1:3000', token });
+ * engine.conversationService.totalUnreadCount$.subscribe((n) => console.log('unread', n));
+ * await engine.conversationService.stickTopConversation('alice|1|bob', true);
+ * await engine.close();
+ * ```
+ */
+export async function createConversationEngine(input: ConversationEngineOptions): Promise<ConversationEngine> {
+  const options = parseOptions(input);
+  let replica: Replica;
+  try {
+    replica = await openReplica({
+      name: options.databaseName ?? databaseNameFor(options.accountId, options.deviceId),
+      storage: options.storage,
+      ...(options.indexedDB === undefined ? {} : { indexedDB: options.indexedDB, IDBKeyRange: options.IDBKeyRange }),
+      ...(options.deviceId === undefined ? {} : { deviceId: options.deviceId }),
+    });
+  } catch (error) {
+    throw ConvSyncError.from(error);
+  }
+
+  const errors$ = new Subject<ConvSyncError>();
+  const reportError = (error: unknown): void => errors$.next(ConvSyncError.from(error));
+  const subscriptions: Subscription[] = [];
+  let transport: Transport | undefined;
+  let sync: Sync | undefined;
+  let services: Services | undefined;
+  try {
+    const stored = await replica.getMeta(CLOCK_OFFSET_KEY);
+    const clock = new EngineClock({
+      deviceId: replica.deviceId,
+      now: options.now,
+      offsetMs: typeof stored === 'number' && Number.isFinite(stored) ? stored : 0,
+    });
+    transport = options.transport?.({
+      accountId: options.accountId,
+      deviceId: replica.deviceId,
+      token: options.token,
+      now: options.now,
+    }) ?? new SocketIoTransport({
+      urls: options.urls,
+      token: options.token,
+      deviceId: replica.deviceId,
+      now: options.now,
+      onError: reportError,
+      ...(options.requestTimeoutMs === undefined ? {} : { timeoutMs: options.requestTimeoutMs }),
+    });
+    const liveTransport = transport;
+
+    // The clock follows the server from each connect on; the offset outlives the process.
+    subscriptions.push(liveTransport.state$.subscribe((state) => {
+      if (state.status === 'online' && state.session.accountId !== options.accountId) {
+        reportError(new ConvSyncError(ErrorCode.AUTH_FAILED, 'the server session belongs to another account',
+          { detail: { expected: options.accountId, actual: state.session.accountId } }));
+        liveTransport.disconnect();
+        return;
+      }
+      if (state.status !== 'online') return;
+      const deviceNow = options.now();
+      clock.syncWithServer(deviceNow + state.clockOffsetMs, deviceNow);
+      replica.setMeta(CLOCK_OFFSET_KEY, clock.offsetMs).catch(reportError);
+    }));
+    const online$ = liveTransport.state$.pipe(
+      map((state) => state.status === 'online'),
+      distinctUntilChanged(),
+      shareReplay({ bufferSize: 1, refCount: false }),
+    );
+    subscriptions.push(online$.subscribe());
+
+    const ctx: EngineContext = { accountId: options.accountId, replica, clock, transport: liveTransport, online$, reportError };
+    sync = startSync({ replica, transport: liveTransport, clock, reportError });
+    services = createServices(ctx, sync);
+    await services.ready;
+    if (options.autoConnect) liveTransport.connect();
+
+    let closing: Promise<void> | undefined;
+    const liveSync = sync;
+    const liveServices = services;
+    return {
+      accountId: options.accountId,
+      deviceId: replica.deviceId,
+      conversationService: liveServices.conversationService,
+      conversationGroupService: liveServices.conversationGroupService,
+      messageService: liveServices.messageService,
+      conversationIdUtil: bindConversationIdUtil(options.accountId),
+      syncState$: liveSync.syncState$,
+      errors$: errors$.asObservable(),
+      disconnect: () => liveTransport.disconnect(),
+      connect: () => liveTransport.connect(),
+      close() {
+        closing ??= (async () => {
+          await liveServices.dispose().catch(reportError);
+          liveTransport.disconnect();
+          await liveSync.cancel().catch(reportError);
+          liveTransport.close();
+          for (const subscription of subscriptions) subscription.unsubscribe();
+          await replica.close();
+          errors$.complete();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await services?.dispose().catch(() => undefined);
+    await sync?.cancel().catch(() => undefined);
+    transport?.close();
+    for (const subscription of subscriptions) subscription.unsubscribe();
+    await replica.close().catch(() => undefined);
+    throw ConvSyncError.from(error);
+  }
+}

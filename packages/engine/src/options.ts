@@ -1,0 +1,166 @@
+/**
+ * The options of `createConversationEngine` (SPEC §1) and their validation: everything an app
+ * passes is checked here, before anything opens, and refused with 191004 (a token without an
+ * account: 302).
+ */
+import { ConvSyncError, ErrorCode, invalidParameter, isDeviceId, isValidId } from '@convsync/protocol';
+import type { RxStorage } from 'rxdb';
+import type { Transport } from './transport/transport.js';
+
+/** What a custom transport factory gets (tests use an in-memory transport over the real server). */
+export interface TransportContext {
+  accountId: string;
+  deviceId: string;
+  token: string;
+  /** The device clock (the `now` option). */
+  now: () => number;
+}
+
+export interface ConversationEngineOptions {
+  /** The socket.io server, e.g. 'http://127.0.0.1:3000'. */
+  url?: string;
+  /** Several server URLs (a cluster): on connection failure or loss the engine tries the next. */
+  urls?: readonly string[];
+  /** The auth token of one account (a JWT whose `sub` is the account). */
+  token: string;
+  /** Default: 'dexie' in browsers, 'memory' in Node. */
+  // RxDB's storage type is generic over its internals, which the engine never looks at.
+  storage?: 'dexie' | 'memory' | RxStorage<unknown, unknown>;
+  /** For 'dexie' outside a browser (fake-indexeddb's `indexedDB`). */
+  indexedDB?: unknown;
+  /** For 'dexie' outside a browser (fake-indexeddb's `IDBKeyRange`). */
+  IDBKeyRange?: unknown;
+  /** Default: derived from the account and `deviceId`; one replica per device. */
+  databaseName?: string;
+  /** Stable per device; generated and stored in the replica when absent. */
+  deviceId?: string;
+  /** The device clock (ms since the epoch); injected for tests and skew simulation. */
+  now?: () => number;
+  /** The account, when the token is not a JWT naming it in `sub`. */
+  accountId?: string;
+  /** Replaces the socket.io transport (tests: an in-memory transport over `connectInProcess`). */
+  transport?: (context: TransportContext) => Transport;
+  /** Start talking to the server at once (default true); false: call `connect()` yourself. */
+  autoConnect?: boolean;
+  /** Request timeout of the socket.io transport (ms, default 10 s). */
+  requestTimeoutMs?: number;
+}
+
+export interface ParsedOptions {
+  urls: string[];
+  token: string;
+  accountId: string;
+  storage: 'dexie' | 'memory' | RxStorage<unknown, unknown>;
+  indexedDB: unknown;
+  IDBKeyRange: unknown;
+  databaseName: string | undefined;
+  deviceId: string | undefined;
+  now: () => number;
+  transport: ((context: TransportContext) => Transport) | undefined;
+  autoConnect: boolean;
+  requestTimeoutMs: number | undefined;
+}
+
+function base64UrlDecode(text: string): string {
+  const base64 = text.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(text.length / 4) * 4, '=');
+  const binary = globalThis.atob(base64);
+  const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  return new TextDecoder().decode(bytes);
+}
+
+/**
+ * The account a token names, read without verifying it (the server verifies; the engine only
+ * needs the name of its replica before the network answers).
+ */
+export function accountOfToken(token: string): string | undefined {
+  const payload = token.split('.')[1];
+  if (payload === undefined) return undefined;
+  try {
+    const claims = JSON.parse(base64UrlDecode(payload)) as { sub?: unknown };
+    return isValidId(claims.sub) ? claims.sub : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isUrl(value: unknown): value is string {
+  if (typeof value !== 'string' || value.length === 0) return false;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:' || url.protocol === 'ws:' || url.protocol === 'wss:';
+  } catch {
+    return false;
+  }
+}
+
+function hasIndexedDb(): boolean {
+  return typeof (globalThis as { indexedDB?: unknown }).indexedDB === 'object';
+}
+
+export function parseOptions(input: unknown): ParsedOptions {
+  if (typeof input !== 'object' || input === null) throw invalidParameter('options must be an object');
+  const options = input as Record<string, unknown>;
+  if (typeof options['token'] !== 'string' || options['token'].length === 0) {
+    throw new ConvSyncError(ErrorCode.AUTH_FAILED, 'missing token');
+  }
+  const token = options['token'];
+  const urls: string[] = [];
+  if (options['url'] !== undefined) {
+    if (!isUrl(options['url'])) throw invalidParameter('url must be an http(s) or ws(s) URL');
+    urls.push(options['url']);
+  }
+  if (options['urls'] !== undefined) {
+    const list = options['urls'];
+    if (!Array.isArray(list) || !list.every(isUrl)) throw invalidParameter('urls must be a list of http(s) or ws(s) URLs');
+    for (const url of list as string[]) if (!urls.includes(url)) urls.push(url);
+  }
+  const transport = options['transport'];
+  if (transport !== undefined && typeof transport !== 'function') throw invalidParameter('transport must be a factory function');
+  if (urls.length === 0 && transport === undefined) throw invalidParameter('url (or urls) is required');
+
+  const accountId = options['accountId'] ?? accountOfToken(token);
+  if (accountId === undefined) throw new ConvSyncError(ErrorCode.AUTH_FAILED, 'the token names no account (no JWT `sub`)');
+  if (!isValidId(accountId)) throw invalidParameter('accountId is malformed');
+
+  const deviceId = options['deviceId'];
+  if (deviceId !== undefined && !isDeviceId(deviceId)) throw invalidParameter('deviceId must be 1–64 characters of [A-Za-z0-9_.-]');
+  const databaseName = options['databaseName'];
+  if (databaseName !== undefined && (typeof databaseName !== 'string' || !/^[a-z][a-z0-9_$()+/-]{0,200}$/.test(databaseName))) {
+    throw invalidParameter('databaseName must start with a-z and use only a-z 0-9 _$()+-/');
+  }
+  const now = options['now'];
+  if (now !== undefined && typeof now !== 'function') throw invalidParameter('now must be a function');
+  const autoConnect = options['autoConnect'];
+  if (autoConnect !== undefined && typeof autoConnect !== 'boolean') throw invalidParameter('autoConnect must be a boolean');
+  const timeout = options['requestTimeoutMs'];
+  if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 1)) {
+    throw invalidParameter('requestTimeoutMs must be a positive integer');
+  }
+
+  const indexedDB = options['indexedDB'];
+  const keyRange = options['IDBKeyRange'];
+  const storage = options['storage'] ?? (hasIndexedDb() || indexedDB !== undefined ? 'dexie' : 'memory');
+  if (storage !== 'dexie' && storage !== 'memory' &&
+    (typeof storage !== 'object' || storage === null || typeof (storage as { createStorageInstance?: unknown }).createStorageInstance !== 'function')) {
+    throw invalidParameter("storage must be 'dexie', 'memory' or an RxStorage");
+  }
+  if (storage === 'dexie' && indexedDB === undefined && !hasIndexedDb()) {
+    throw invalidParameter("storage 'dexie' needs `indexedDB` and `IDBKeyRange` outside a browser (e.g. fake-indexeddb)");
+  }
+  if ((indexedDB === undefined) !== (keyRange === undefined)) throw invalidParameter('indexedDB and IDBKeyRange go together');
+
+  return {
+    urls,
+    token,
+    accountId,
+    storage: storage as ParsedOptions['storage'],
+    indexedDB,
+    IDBKeyRange: keyRange,
+    databaseName: databaseName as string | undefined,
+    deviceId: deviceId as string | undefined,
+    now: (now as (() => number) | undefined) ?? Date.now,
+    transport: transport as ParsedOptions['transport'],
+    autoConnect: (autoConnect as boolean | undefined) ?? true,
+    requestTimeoutMs: timeout as number | undefined,
+  };
+}

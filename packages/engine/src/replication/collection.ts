@@ -1,0 +1,169 @@
+/**
+ * One replicated collection: RxDB's `replicateRxCollection` over a Transport (DESIGN "Replication
+ * over socket.io").
+ *
+ * - pull: `sync:pull` repeatedly (the server pages by bytes and says `hasMore`) until RxDB's batch
+ *   is full or the log ends, so RxDB's "a short page is the end" rule holds; checkpoint `{seq}`.
+ * - stream: the server's `sync:stream` through the StreamGate; 'RESYNC' at every connect.
+ * - push: rows without RxDB meta, `sync:push`; the server answers the merged master of every row
+ *   it did not take as sent, which RxDB resolves with the collection's conflict handler (merge).
+ * - Handlers wait while the transport is offline instead of failing, so a reconnect resumes at
+ *   once; a request that fails on the way throws, and RxDB retries it. Errors never escape as
+ *   unhandled rejections: RxDB catches them and emits them on `error$`.
+ * Every inbound document was validated by the transport (the protocol's answer and stream
+ * schemas) before it gets here.
+ */
+import {
+  Limits,
+  maxStamp,
+  NO_STAMP,
+  type Checkpoint,
+  type Collection,
+  type CollectionDocs,
+  type ConversationDoc,
+  type ConversationGroupDoc,
+  type Stamp,
+} from '@convsync/protocol';
+import { Subject, type Observable } from 'rxjs';
+import { replicateRxCollection, type RxReplicationState } from 'rxdb/plugins/replication';
+import type { RxCollection, RxReplicationPullStreamItem, WithDeleted } from 'rxdb';
+import type { EngineClock } from '../clock.js';
+import type { Transport } from '../transport/transport.js';
+import { withoutMeta } from './conflict.js';
+import { StreamGate } from './stream-gate.js';
+
+/** Documents RxDB asks for per pull cycle: large, so a fresh device syncs in few round trips. */
+export const PULL_BATCH_SIZE = 2000;
+/** Rows per `sync:push`: ~100 conversations (with their assumed masters) stay far below 1.5 MB. */
+export const PUSH_BATCH_SIZE = 100;
+
+export interface CollectionReplicationOptions<C extends Collection> {
+  collection: C;
+  rxCollection: RxCollection<CollectionDocs[C]>;
+  transport: Transport;
+  clock: EngineClock;
+  /** Resolves when the transport is online (or rejects once the engine closes). */
+  waitOnline: () => Promise<void>;
+  /** Each failed handler call, with the error the transport raised. */
+  onHandlerError: (error: unknown) => void;
+  /** Delay before RxDB retries a failed handler (ms). */
+  retryTimeMs?: number;
+}
+
+export interface CollectionReplication {
+  readonly state: RxReplicationState<CollectionDocs[Collection], Checkpoint>;
+  /** Pull everything missed, push everything pending (at each connect). */
+  resync(): void;
+  /** The connection was lost: judge stream events again only after the next pull. */
+  connectionLost(): void;
+  readonly active$: Observable<boolean>;
+  awaitInSync(): Promise<unknown>;
+  cancel(): Promise<void>;
+}
+
+/** The newest stamp in a batch of documents (stamps are fixed-width: string order is time order). */
+function newestStamp(docs: readonly (ConversationDoc | ConversationGroupDoc)[]): Stamp {
+  let newest: Stamp = NO_STAMP;
+  for (const doc of docs) {
+    const clock = doc.clock as Record<string, string>;
+    for (const key in clock) {
+      const stamp = clock[key] as string;
+      if (stamp > newest) newest = stamp;
+    }
+    if ('groups' in doc) for (const register of doc.groups) newest = maxStamp(newest, register.stamp);
+  }
+  return newest;
+}
+
+export function replicateCollection<C extends Collection>(options: CollectionReplicationOptions<C>): CollectionReplication {
+  type Doc = CollectionDocs[C];
+  const { collection, transport, clock, waitOnline } = options;
+  const gate = new StreamGate();
+  const stream$ = new Subject<RxReplicationPullStreamItem<Doc, Checkpoint>>();
+
+  const observeStamps = (docs: readonly Doc[]): void => {
+    const newest = newestStamp(docs);
+    if (newest !== NO_STAMP) clock.receive(newest);
+  };
+
+  const guarded = async <T>(run: () => Promise<T>): Promise<T> => {
+    await waitOnline();
+    try {
+      return await run();
+    } catch (error) {
+      options.onHandlerError(error);
+      throw error;
+    }
+  };
+
+  const streamSubscription = transport.stream$.subscribe((event) => {
+    if (event.collection !== collection) return;
+    const decision = gate.decide(event as typeof event & { documents: Doc[] });
+    if (decision.kind === 'forward') {
+      observeStamps(decision.documents);
+      stream$.next({ documents: decision.documents as WithDeleted<Doc>[], checkpoint: decision.checkpoint });
+    } else if (decision.kind === 'resync') {
+      stream$.next('RESYNC');
+    }
+  });
+
+  const state = replicateRxCollection<Doc, Checkpoint>({
+    replicationIdentifier: `convsync-v1-${collection}`,
+    collection: options.rxCollection,
+    live: true,
+    retryTime: options.retryTimeMs ?? 1000,
+    waitForLeadership: false,
+    toggleOnDocumentVisible: false,
+    autoStart: true,
+    pull: {
+      batchSize: PULL_BATCH_SIZE,
+      stream$: stream$.asObservable(),
+      handler: (checkpoint, batchSize) =>
+        guarded(async () => {
+          const documents: Doc[] = [];
+          let at: Checkpoint | null = checkpoint ?? null;
+          for (;;) {
+            const want = Math.min(Limits.MAX_PULL_BATCH, batchSize - documents.length);
+            const page = await transport.request('sync:pull', { collection, checkpoint: at, batchSize: want });
+            for (const doc of page.documents as Doc[]) documents.push(doc);
+            at = page.checkpoint;
+            if (!page.hasMore || documents.length >= batchSize) break;
+          }
+          gate.pulled(at);
+          observeStamps(documents);
+          return { documents: documents as WithDeleted<Doc>[], checkpoint: at };
+        }),
+    },
+    push: {
+      batchSize: PUSH_BATCH_SIZE,
+      handler: (rows) =>
+        guarded(async () => {
+          const payload = rows.map((row) => ({
+            assumedMasterState: row.assumedMasterState === undefined ? null : withoutMeta(row.assumedMasterState),
+            newDocumentState: withoutMeta(row.newDocumentState),
+          }));
+          const answer = await transport.request('sync:push', { collection, rows: payload } as never);
+          const conflicts = answer.conflicts as Doc[];
+          observeStamps(conflicts);
+          return conflicts as WithDeleted<Doc>[];
+        }),
+    },
+  });
+
+  return {
+    state: state as unknown as CollectionReplication['state'],
+    resync() {
+      stream$.next('RESYNC');
+    },
+    connectionLost() {
+      gate.reset();
+    },
+    active$: state.active$,
+    awaitInSync: () => state.awaitInSync(),
+    async cancel() {
+      streamSubscription.unsubscribe();
+      await state.cancel();
+      stream$.complete();
+    },
+  };
+}
