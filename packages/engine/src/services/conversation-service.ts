@@ -4,7 +4,7 @@
  * reads come from the replica and the incremental views.
  */
 import { defer, distinctUntilChanged, from, skip, switchMap, Observable as RxObservable, type Observable, type Subscription } from 'rxjs';
-import { ConvSyncError, ErrorCode, Limits, type ConversationDoc, type ConversationType } from '@convsync/protocol';
+import { ConvSyncError, ErrorCode, Limits, conversationRank, type ConversationDoc, type ConversationType } from '@convsync/protocol';
 import { applyEdits, applyEditsNow, exclusive, readWithDeleted, type Edit, type EditResult } from '../edits/write.js';
 import {
   createEdit,
@@ -39,6 +39,12 @@ import {
   checkTypes,
 } from './validate.js';
 import { groupNotFound } from '../edits/group.js';
+
+/**
+ * Pinned conversations rank below this (rank = pinned ? … : SPAN + …): an index range, so counting
+ * them is an index count (Dexie refuses a count() it cannot answer from an index).
+ */
+const PINNED_BELOW = conversationRank(false, Number.MAX_SAFE_INTEGER);
 
 /** Rows per local write when a call touches many conversations (clear all unread, …). */
 const WRITE_CHUNK = 500;
@@ -277,7 +283,7 @@ export function createConversationService(core: ServiceCore): ConversationServic
         if (pin) {
           const doc = requireVisible((await readWithDeleted(conversations, [id])).get(id), id);
           if (!doc.stickTop) {
-            const pinned = await conversations.count({ selector: { stickTop: true } }).exec();
+            const pinned = await conversations.count({ selector: { rank: { $lt: PINNED_BELOW } } }).exec();
             if (pinned >= Limits.MAX_PINNED) {
               throw new ConvSyncError(ErrorCode.TOO_MANY_PINNED, `at most ${Limits.MAX_PINNED} pinned conversations`, { detail: { conversationId: id } });
             }
@@ -288,7 +294,7 @@ export function createConversationService(core: ServiceCore): ConversationServic
     }),
 
     getStickTopConversationList: () => call(async () => {
-      const docs = await conversations.find({ selector: { stickTop: true }, sort: [{ rank: 'asc' }, { conversationId: 'asc' }] }).exec();
+      const docs = await conversations.find({ selector: { rank: { $lt: PINNED_BELOW } }, sort: [{ rank: 'asc' }, { conversationId: 'asc' }] }).exec();
       return docs.map((rx) => present(core, rx._data as ConversationDoc));
     }),
 
