@@ -67,6 +67,7 @@ describe('InMemoryTransport over the server session', () => {
     const streamed = until(transport.stream$, (e: StreamEvent) => e.collection === 'conversations' && e.documents.length > 0);
     await srv.sendMessage({ from: 'bob', conversationType: ConversationType.P2P, targetId: 'alice', text: 'hi' });
     const event = await streamed;
+    if (event.collection !== 'conversations') throw new Error('expected a conversations event');
     expect(event.documents[0]?.conversationId).toBe('alice|1|bob');
     expect(event.documents[0]?.unreadCount).toBe(1);
   });

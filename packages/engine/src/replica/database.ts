@@ -9,6 +9,7 @@ import { RxDBLocalDocumentsPlugin } from 'rxdb/plugins/local-documents';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
 import { ConvSyncError, ErrorCode, isDeviceId, type ConversationDoc, type ConversationGroupDoc } from '@convsync/protocol';
+import { conversationConflictHandler, groupConflictHandler } from '../replication/conflict.js';
 import { conversationGroupSchema, conversationSchema, localExtensionSchema, outboxSchema } from './schema.js';
 import type { LocalExtensionDoc, OutboxDoc, Replica } from './types.js';
 
@@ -75,8 +76,9 @@ export async function openReplica(options: ReplicaOptions): Promise<Replica> {
   }
   try {
     const collections = await database.addCollections({
-      conversations: { schema: conversationSchema },
-      conversationGroups: { schema: conversationGroupSchema },
+      // The same merge as the server's push resolves replication conflicts (SPEC §4).
+      conversations: { schema: conversationSchema, conflictHandler: conversationConflictHandler },
+      conversationGroups: { schema: conversationGroupSchema, conflictHandler: groupConflictHandler },
       localExtensions: { schema: localExtensionSchema },
       outbox: { schema: outboxSchema },
     });
