@@ -77,22 +77,25 @@ async function main(): Promise<void> {
     while (totals.runs < maxRuns && Date.now() < deadline) {
       const seed = values.seed !== undefined ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
       let last: RunResult | undefined;
-      const outcome = await fc.check(
-        fc.asyncProperty(arbitrary, async (scenario) => {
-          const result = await runScenario(cluster, scenario);
-          last = result;
-          if (result.failures.length > 0 || result.crashes > 0) {
-            throw new Error(`${result.failures.slice(0, 10).join('\n')}${result.crashes > 0 ? `\nserver crashed ${result.crashes} time(s)` : ''}`);
-          }
-        }),
-        { seed, numRuns: 1, timeout: 180_000, interruptAfterTimeLimit: 10 * 60_000 },
-      );
+      let firstError = '';
+      const property = fc.asyncProperty(arbitrary, async (scenario) => {
+        const result = await runScenario(cluster, scenario);
+        last ??= result;
+        if (result.failures.length > 0 || result.crashes > 0) {
+          throw new Error(`${result.failures.slice(0, 10).join('\n')}${result.crashes > 0 ? `\nserver crashed ${result.crashes} time(s)` : ''}`);
+        }
+      });
+      // First the run itself (reported at once), then, if it failed, the shrinking.
+      const first = await fc.check(property, { seed, numRuns: 1, timeout: 180_000, endOnFailure: true });
       totals.runs++;
-      if (outcome.failed) {
+      if (first.failed) {
         totals.failedRuns++;
-        const report = fc.defaultReportMessage(outcome) ?? 'failed';
+        firstError = String(first.errorInstance);
+        console.log(`\nFAILED seed ${seed} (replay: pnpm soak --seed ${seed})\n${firstError}\nshrinking…`);
+        const shrunk = await fc.check(property, { seed, numRuns: 1, timeout: 180_000, interruptAfterTimeLimit: 5 * 60_000 });
+        const report = fc.defaultReportMessage(shrunk) ?? firstError;
         failures.push({ seed, report });
-        console.log(`\nFAILED seed ${seed} (replay: pnpm soak --seed ${seed})\n${report}\n`);
+        console.log(`${report}\n`);
       }
       // The first (unshrunk) execution is the one that counts for the figures.
       if (last !== undefined) {
