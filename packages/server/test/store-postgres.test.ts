@@ -200,6 +200,22 @@ describe('postgres store', () => {
     expect(await Promise.all([first, second])).toEqual(['inserted m1', 'found m1']);
   });
 
+  it('runs a commit hook only once the commit is visible to every other connection', async () => {
+    const schema = freshSchema();
+    const store = await open(schema, 4);
+    let seenFromHook: Promise<string | undefined> | undefined;
+    await store.transaction(async (tx) => {
+      await tx.lockLogs('conversations', ['alice']);
+      await tx.putDocs('conversations', [{ owner: 'alice', id: 'a', seq: 1, json: '{"v":1}' }]);
+      // What a stream listener does: another process pulls as soon as the event arrives.
+      tx.afterCommit(() => {
+        seenFromHook = admin.query<{ doc: string }>(`SELECT doc FROM ${schema}.docs WHERE owner = 'alice'`)
+          .then((result) => result.rows[0]?.doc);
+      });
+    });
+    expect(await seenFromHook).toBe('{"v":1}');
+  });
+
   it('writes a team message\'s worth of owners (1,000) in a handful of round trips', async () => {
     const store = await open();
     const owners = Array.from({ length: 1000 }, (_, i) => `member${i.toString().padStart(4, '0')}`);
