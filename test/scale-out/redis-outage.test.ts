@@ -36,30 +36,30 @@ describe('a Redis restart under two server processes', () => {
     const right = await WireDevice.open({ accountId: account, deviceId: 'right', token, urls: cluster.urls, start: 1 });
     devices.push(left, right);
     await left.push([newConversation(`${account}|1|before`)]);
-    await right.waitFor(() => right.conversations.has(`${account}|1|before`), 10_000, 'the change before the outage');
+    await right.waitFor(() => right.conversations.has(`${account}|1|before`), 30_000, 'the change before the outage');
 
     await redis.stop();
     // Written while Redis is down: committed in PostgreSQL, streamed only to the writer's own process.
     await left.push([newConversation(`${account}|1|during`)]);
     await cluster.backend.sendMessage({ from: `friend_${suffix}`, conversationType: 1, targetId: account, text: 'while Redis was down' });
-    await left.waitFor(() => left.conversations.has(`${account}|1|during`), 10_000, 'the writer sees its own change');
+    await left.waitFor(() => left.conversations.has(`${account}|1|during`), 30_000, 'the writer sees its own change');
     expect(right.conversations.has(`${account}|1|during`)).toBe(false);
     expect(right.stats.failovers).toBe(0);
 
     await redis.restart();
     await right.waitFor(() => right.conversations.has(`${account}|1|during`) &&
-      right.conversations.get(`${account}|1|friend_${suffix}`)?.unreadCount === 1, 20_000, 'catching up after Redis returned');
-    await left.waitFor(() => left.conversations.get(`${account}|1|friend_${suffix}`)?.unreadCount === 1, 10_000, 'the backend message');
+      right.conversations.get(`${account}|1|friend_${suffix}`)?.unreadCount === 1, 30_000, 'catching up after Redis returned');
+    await left.waitFor(() => left.conversations.get(`${account}|1|friend_${suffix}`)?.unreadCount === 1, 30_000, 'the backend message');
     // Caught up by a pull (the nudge after resubscribing), not by a reconnect.
     expect(right.stats.failovers).toBe(0);
 
     // And the stream crosses processes again.
     const streamed = right.stats.streamsApplied;
     await left.push([newConversation(`${account}|1|after`)]);
-    await right.waitFor(() => right.conversations.has(`${account}|1|after`), 10_000, 'the change after the outage');
+    await right.waitFor(() => right.conversations.has(`${account}|1|after`), 30_000, 'the change after the outage');
     expect(right.stats.streamsApplied).toBeGreaterThan(streamed);
     // The writer's own copy arrives by its stream, which may trail the push's acknowledgement.
-    await left.waitFor(() => left.conversations.has(`${account}|1|after`), 10_000, 'the writer\'s own stream');
+    await left.waitFor(() => left.conversations.has(`${account}|1|after`), 30_000, 'the writer\'s own stream');
     expect([...right.conversations.keys()].sort()).toEqual([...left.conversations.keys()].sort());
   });
 });

@@ -41,7 +41,7 @@ describe('three server processes on PostgreSQL + Redis', () => {
     await phone.push([newConversation(`${alice}|1|bob`)]);
     await laptop.push([newConversation(`${alice}|1|carol`)]);
     for (const d of [phone, laptop, tablet]) {
-      await d.waitFor(() => d.conversations.has(`${alice}|1|bob`) && d.conversations.has(`${alice}|1|carol`), 10_000, 'both conversations');
+      await d.waitFor(() => d.conversations.has(`${alice}|1|bob`) && d.conversations.has(`${alice}|1|carol`), 30_000, 'both conversations');
     }
     // The stream carried them: no device needed more than its initial pulls.
     expect(tablet.stats.streamsApplied).toBeGreaterThanOrEqual(2);
@@ -49,7 +49,7 @@ describe('three server processes on PostgreSQL + Redis', () => {
     const bobPhone = await device(bob, 'phone', 2);
     await bobPhone.send(`${bob}|1|${alice}`, 'hello from process 3');
     for (const d of [phone, laptop, tablet]) {
-      await d.waitFor(() => d.conversations.get(`${alice}|1|${bob}`)?.unreadCount === 1, 10_000, 'the message from bob');
+      await d.waitFor(() => d.conversations.get(`${alice}|1|${bob}`)?.unreadCount === 1, 30_000, 'the message from bob');
     }
   });
 
@@ -84,7 +84,7 @@ describe('three server processes on PostgreSQL + Redis', () => {
     }));
     const total = 3 * (perWriter + perWriter / 5);
     for (const reader of [...readers, ...writers]) {
-      await reader.waitFor(() => reader.position.conversations === total, 15_000, `position ${total}`);
+      await reader.waitFor(() => reader.position.conversations === total, 30_000, `position ${total}`);
       await reader.idle();
       // Each document was written once, so a reader that skipped nothing applied exactly 1..total, in order.
       expect(reader.appliedRevs).toEqual(Array.from({ length: total }, (_, i) => i + 1));
@@ -133,11 +133,11 @@ describe('three server processes on PostgreSQL + Redis', () => {
     const everything = new Map((await observer.pullEverything()).map((doc) => [doc.conversationId, doc]));
     for (const id of acknowledged) expect(everything.has(id), id).toBe(true);
     for (const d of [observer, ...loaded]) {
-      await d.waitFor(() => acknowledged.every((id) => d.conversations.has(id)), 15_000, 'every acknowledged conversation');
+      await d.waitFor(() => acknowledged.every((id) => d.conversations.has(id)), 30_000, 'every acknowledged conversation');
     }
     // Sends were retried across the crash with their client ids: each landed exactly once.
     const fromAccount = `${peer}|1|${account}`;
-    await peerDevice.waitFor(() => peerDevice.conversations.get(fromAccount)?.unreadCount === sends, 15_000, `unread ${sends}`);
+    await peerDevice.waitFor(() => peerDevice.conversations.get(fromAccount)?.unreadCount === sends, 30_000, `unread ${sends}`);
     expect(sends).toBe(3 * rounds);
   });
 });
