@@ -1,0 +1,134 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startServer, type ConvSyncServer } from '@convsync/server';
+import { emptyConversation, mergeConversation, normalizeConversation, type ConversationDoc } from '@convsync/protocol';
+import { conversationConflictHandler } from '../src/replication/conflict.js';
+import { StreamGate } from '../src/replication/stream-gate.js';
+import { closeAll, droppingStream, inMemoryDevice, type StorageKind } from './engine.helpers.js';
+import { waitFor } from './services.helpers.js';
+
+describe('the stream gate', () => {
+  it('resyncs every event before the first pull of a connection', () => {
+    const gate = new StreamGate();
+    expect(gate.decide({ prevSeq: 0, checkpoint: { seq: 1 }, documents: [] }).kind).toBe('resync');
+  });
+
+  it('forwards an event that continues the pulled log and moves the position', () => {
+    const gate = new StreamGate();
+    gate.pulled({ seq: 5 });
+    expect(gate.decide({ prevSeq: 5, checkpoint: { seq: 7 }, documents: ['a', 'b'] })).toEqual({
+      kind: 'forward', documents: ['a', 'b'], checkpoint: { seq: 7 },
+    });
+    expect(gate.seq).toBe(7);
+  });
+
+  it('drops an event the pull already covered and resyncs on a gap', () => {
+    const gate = new StreamGate();
+    gate.pulled({ seq: 10 });
+    expect(gate.decide({ prevSeq: 8, checkpoint: { seq: 9 }, documents: [] }).kind).toBe('drop');
+    expect(gate.decide({ prevSeq: 11, checkpoint: { seq: 12 }, documents: [] }).kind).toBe('resync');
+    expect(gate.seq).toBe(10);
+  });
+
+  it('forgets the position when the connection is lost', () => {
+    const gate = new StreamGate();
+    gate.pulled({ seq: 3 });
+    gate.reset();
+    expect(gate.decide({ prevSeq: 3, checkpoint: { seq: 4 }, documents: [] }).kind).toBe('resync');
+  });
+});
+
+describe('the conflict handler', () => {
+  const base = emptyConversation({ conversationId: 'alice|1|bob', now: 1000 });
+
+  it('calls documents equal when only RxDB meta differs', () => {
+    const withMeta = { ...base, _meta: { lwt: 1 }, _rev: '1-a', _attachments: {} } as ConversationDoc;
+    expect(conversationConflictHandler.isEqual(base, withMeta, 'test')).toBe(true);
+    expect(conversationConflictHandler.isEqual(base, { ...base, mute: true }, 'test')).toBe(false);
+  });
+
+  it('resolves with the protocol merge of the master and the local state', async () => {
+    const master = normalizeConversation({ ...base, stickTop: true, clock: { ...base.clock, stickTop: '000000000002000-000000-a' } });
+    const local = normalizeConversation({ ...base, mute: true, clock: { ...base.clock, mute: '000000000003000-000000-b' } });
+    const resolved = await conversationConflictHandler.resolve({ realMasterState: master, newDocumentState: local }, 'test');
+    expect(resolved).toEqual(mergeConversation(master, local));
+    expect(resolved.stickTop && resolved.mute).toBe(true);
+  });
+});
+
+describe.each<StorageKind>(['memory', 'dexie'])('replication over the in-memory transport (%s)', (storage) => {
+  let server: ConvSyncServer;
+
+  beforeEach(async () => {
+    // A tiny page budget: every pull needs many `hasMore` pages.
+    server = await startServer({ database: ':memory:', port: 0, maxFrameBytes: 4000 });
+  });
+
+  afterEach(async () => {
+    await closeAll();
+    await server.close();
+  });
+
+  it('a fresh device pulls every conversation across byte-capped pages', async () => {
+    for (let i = 0; i < 60; i++) await server.sendMessage({ from: `u${i}`, conversationType: 1, targetId: 'alice', text: `hello ${i}` });
+    const device = await inMemoryDevice(server, 'alice', { storage });
+    expect(device.conversationService.getTotalUnreadCount()).toBe(60);
+    const page = await device.conversationService.getConversationList(0, 100);
+    expect(page.conversationList).toHaveLength(60);
+    expect(page.conversationList[0]?.lastMessage?.text).toBe('hello 59');
+  });
+
+  it('a change on one device reaches the other through the stream', async () => {
+    await server.sendMessage({ from: 'bob', conversationType: 1, targetId: 'alice', text: 'hi' });
+    const a = await inMemoryDevice(server, 'alice', { storage });
+    const b = await inMemoryDevice(server, 'alice', { storage });
+    await a.conversationService.stickTopConversation('alice|1|bob', true);
+    await waitFor(b.conversationService.conversation$('alice|1|bob'), (c) => c?.stickTop === true);
+    await server.sendMessage({ from: 'bob', conversationType: 1, targetId: 'alice', text: 'again' });
+    await waitFor(a.conversationService.conversation$('alice|1|bob'), (c) => c?.unreadCount === 2);
+    await waitFor(b.conversationService.conversation$('alice|1|bob'), (c) => c?.unreadCount === 2);
+  });
+
+  it('edits made offline on two devices merge on both once they reconnect', async () => {
+    await server.sendMessage({ from: 'bob', conversationType: 1, targetId: 'alice', text: 'hi' });
+    const a = await inMemoryDevice(server, 'alice', { storage });
+    const b = await inMemoryDevice(server, 'alice', { storage });
+    a.disconnect();
+    b.disconnect();
+    await a.conversationService.stickTopConversation('alice|1|bob', true);
+    await b.conversationService.muteConversation('alice|1|bob', true);
+    await b.conversationService.updateConversation('alice|1|bob', { serverExtension: 'from b' });
+    a.connect();
+    b.connect();
+    for (const device of [a, b]) {
+      await waitFor(device.conversationService.conversation$('alice|1|bob'),
+        (c) => c?.stickTop === true && c.mute && c.serverExtension === 'from b');
+    }
+  });
+
+  it('a lost stream event is noticed by the next one and pulled', async () => {
+    await server.sendMessage({ from: 'bob', conversationType: 1, targetId: 'alice', text: 'first' });
+    // Drops the first conversations event after the initial sync.
+    let dropped = 0;
+    const device = await inMemoryDevice(server, 'alice', {
+      storage,
+      wrap: (transport) => droppingStream(transport, (event) => event.collection === 'conversations' && dropped++ === 0),
+    });
+    await server.sendMessage({ from: 'carol', conversationType: 1, targetId: 'alice', text: 'lost' });
+    await server.sendMessage({ from: 'dave', conversationType: 1, targetId: 'alice', text: 'next' });
+    await waitFor(device.conversationService.totalUnreadCount$, (n) => n === 3);
+    expect((await device.conversationService.getConversation('alice|1|carol')).lastMessage?.text).toBe('lost');
+  });
+
+  it('a device whose clock is a day behind still stamps after an earlier edit', async () => {
+    await server.sendMessage({ from: 'bob', conversationType: 1, targetId: 'alice', text: 'hi' });
+    const day = 24 * 3600 * 1000;
+    const late = await inMemoryDevice(server, 'alice', { storage, now: () => Date.now() - day });
+    const normal = await inMemoryDevice(server, 'alice', { storage });
+    await normal.conversationService.stickTopConversation('alice|1|bob', true);
+    await waitFor(late.conversationService.conversation$('alice|1|bob'), (c) => c?.stickTop === true);
+    await late.conversationService.stickTopConversation('alice|1|bob', false);
+    await waitFor(normal.conversationService.conversation$('alice|1|bob'), (c) => c?.stickTop === false);
+    const conversation = await late.conversationService.getConversation('alice|1|bob');
+    expect(Math.abs(conversation.updateTime - Date.now())).toBeLessThan(60_000);
+  });
+});
