@@ -83,6 +83,8 @@ export async function createConversationEngine(input: ConversationEngineOptions)
   let transport: Transport | undefined;
   let sync: Sync | undefined;
   let services: Services | undefined;
+  /** The last write of the clock offset; close() waits for it. */
+  let metaWrite: Promise<void> = Promise.resolve();
   try {
     const stored = await replica.getMeta(CLOCK_OFFSET_KEY);
     const clock = new EngineClock({
@@ -116,7 +118,7 @@ export async function createConversationEngine(input: ConversationEngineOptions)
       if (state.status !== 'online') return;
       const deviceNow = options.now();
       clock.syncWithServer(deviceNow + state.clockOffsetMs, deviceNow);
-      replica.setMeta(CLOCK_OFFSET_KEY, clock.offsetMs).catch(reportError);
+      metaWrite = metaWrite.then(() => replica.setMeta(CLOCK_OFFSET_KEY, clock.offsetMs)).catch(reportError);
     }));
     const online$ = liveTransport.state$.pipe(
       map((state) => state.status === 'online'),
@@ -152,6 +154,7 @@ export async function createConversationEngine(input: ConversationEngineOptions)
           await liveSync.cancel().catch(reportError);
           liveTransport.close();
           for (const subscription of subscriptions) subscription.unsubscribe();
+          await metaWrite;
           await replica.close();
           errors$.complete();
         })();
