@@ -61,6 +61,8 @@ interface Context {
   candidates: string[][];
   writes: WriteRecord[];
   peerMessages: Message[];
+  /** Peer sends without an acknowledgement (the server may have committed them): retried after healing. */
+  peerPending: { conversationId: string; clientMessageId: string; text: string }[];
   captured: Map<string, unknown[]>;
   faults: number;
   messageCounter: number;
@@ -87,6 +89,7 @@ export async function runScenario(cluster: Cluster, scenario: Scenario): Promise
     candidates: Array.from({ length: accounts }, (_, a) => conversationsOf(run, accounts, a)),
     writes: [],
     peerMessages: [],
+    peerPending: [],
     captured: new Map(),
     faults: 0,
     messageCounter: 0,
@@ -119,6 +122,7 @@ export async function runScenario(cluster: Cluster, scenario: Scenario): Promise
     }
     await cluster.heal();
     for (const device of ctx.devices) if (!device.online) device.connect();
+    await retryPeerSends(cluster, peerOf(run), ctx.peerPending, ctx.peerMessages);
     for (const device of ctx.devices) await device.settle();
     // A second pass: the last settles may have produced documents the first ones have not seen.
     for (const device of ctx.devices) await device.settle();
@@ -238,8 +242,10 @@ async function play(ctx: Context, op: Op): Promise<void> {
         const target = op.team ? teamOf(ctx.run) : pick(ctx.accountIds, op.a);
         const id = conversationId(peerOf(ctx.run), op.team ? ConversationType.TEAM : ConversationType.P2P, target);
         const clientMessageId = `r${ctx.run}p${ctx.messageCounter++}`;
-        const answer = await peer.request(ClientEvent.MESSAGE_SEND, { clientMessageId, conversationId: id, text: `peer ${clientMessageId}` }, 3000);
+        const request = { clientMessageId, conversationId: id, text: `peer ${clientMessageId}` };
+        const answer = await peer.request(ClientEvent.MESSAGE_SEND, request, 3000);
         if (answer.ok) ctx.peerMessages.push(parseOrThrow(messageSchema, answer.message, 'peer message'));
+        else ctx.peerPending.push(request);
       } finally {
         peer.close();
       }
@@ -286,6 +292,29 @@ async function play(ctx: Context, op: Op): Promise<void> {
     case 'flow':
       await new Promise((r) => setTimeout(r, op.ms));
       return;
+  }
+}
+
+/**
+ * Retries the peer's unacknowledged sends (as an outbox would) until each is acknowledged, so the
+ * model knows every message the server may hold: a send killed after its commit exists.
+ */
+export async function retryPeerSends(
+  cluster: Cluster,
+  peerAccount: string,
+  pending: { conversationId: string; clientMessageId: string; text: string }[],
+  into: Message[],
+): Promise<void> {
+  if (pending.length === 0) return;
+  const peer = await WireClient.connect({ url: cluster.server.url, token: cluster.server.token(peerAccount) });
+  try {
+    for (const request of pending.splice(0)) {
+      const answer = await peer.request(ClientEvent.MESSAGE_SEND, request, 10_000);
+      if (!answer.ok) throw new Error(`peer send ${request.clientMessageId} refused after healing: ${answer.error.code} ${answer.error.desc}`);
+      into.push(parseOrThrow(messageSchema, answer.message, 'peer message'));
+    }
+  } finally {
+    peer.close();
   }
 }
 
