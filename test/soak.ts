@@ -68,13 +68,22 @@ function progress(cluster: Cluster, started: number): void {
   else if (totals.runs % 10 === 0) console.log(line);
 }
 
+/** Set on SIGINT/SIGTERM: the soak stops after the current run and still prints its summary. */
+let interrupted = false;
+process.once('SIGINT', () => {
+  interrupted = true;
+});
+process.once('SIGTERM', () => {
+  interrupted = true;
+});
+
 async function main(): Promise<void> {
   const cluster = new Cluster();
   await cluster.start();
   const started = Date.now();
   const arbitrary = scenarioArbitrary({ minOps: 10, maxOps: Number(values['max-ops'] ?? 40) });
   try {
-    while (totals.runs < maxRuns && Date.now() < deadline) {
+    while (totals.runs < maxRuns && Date.now() < deadline && !interrupted) {
       const seed = values.seed !== undefined ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
       let last: RunResult | undefined;
       let firstError = '';

@@ -12,6 +12,12 @@ import { startServer, type ConvSyncServer } from '@convsync/server';
 import { forgeToken } from './jwt.js';
 import { freePort } from './ports.js';
 
+/** Children still running; SIGKILLed if the test process exits, so no server outlives its harness. */
+const LIVE = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of LIVE) child.kill('SIGKILL');
+});
+
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const CLI = join(ROOT, 'packages/server/src/cli.ts');
 
@@ -116,12 +122,14 @@ export class ServerProcess {
       ...this.#args,
     ], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
     this.#child = child;
+    LIVE.add(child);
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
       this.#stderr = (this.#stderr + chunk).slice(-4000);
     });
     this.#exited = new Promise((resolveExit) => {
       child.once('exit', (code, signal) => {
+        LIVE.delete(child);
         const faulted = this.#fault.length > 0 && signal === 'SIGKILL';
         this.exits.push({ code, signal, expected: this.#expectExit || faulted, stderrTail: this.#stderr });
         if (this.#child === child) this.#child = undefined;
