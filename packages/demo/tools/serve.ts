@@ -21,13 +21,20 @@ function newestMtime(folder: string): number {
   return newest;
 }
 
-/** Whether dist/ is missing or older than the demo's sources (the engine's are not tracked). */
+/** What the bundle is built from: the demo and the workspace packages it bundles from source. */
+const SOURCES = ['src', 'public', 'index.html', 'vite.config.ts', '../engine/src', '../protocol/src'];
+
+/** Whether dist/ is missing or older than any source it is built from. */
 export function demoBuildIsStale(): boolean {
   const index = join(dist, 'index.html');
   if (!existsSync(index)) return true;
   const built = statSync(index).mtimeMs;
-  const sources = Math.max(newestMtime(join(demoRoot, 'src')), newestMtime(join(demoRoot, 'public')), statSync(join(demoRoot, 'vite.config.ts')).mtimeMs);
-  return sources > built;
+  return SOURCES.some((source) => {
+    const path = join(demoRoot, source);
+    if (!existsSync(path)) return false;
+    const stat = statSync(path);
+    return (stat.isDirectory() ? newestMtime(path) : stat.mtimeMs) > built;
+  });
 }
 
 export interface BuildOptions {

@@ -12,6 +12,7 @@ import { displayName } from '../inbox/conversation-row.js';
 import type { Conversation, ConversationGroup, Engine, Message, SyncState } from '../session/engine.js';
 import { Avatar } from '../ui/avatar.js';
 import { fullTime, messageTime } from '../ui/format.js';
+import { Icon } from '../ui/icons.js';
 import { Composer } from './composer.js';
 import { DeleteDialog, ExtensionDialog } from './dialogs.js';
 import { useHistory } from './history.js';
@@ -80,7 +81,7 @@ export function ConversationView(props: {
     <section class="conversation" aria-label=${`Conversation with ${name}`} data-conversation-id=${conversationId}
       onKeyDown=${(event: KeyboardEvent) => { if (event.key === 'Escape' && open === null) props.onBack(); }}>
       <header class="conversation-header">
-        <button type="button" class="icon-button back" aria-label="Back to the inbox" onClick=${props.onBack}>‹</button>
+        <button type="button" class="icon-button back" aria-label="Back to the inbox" onClick=${props.onBack}><${Icon} name="back" size=${24} /></button>
         <${Avatar} name=${name} src=${conversation.avatar} keyText=${conversationId} size=${40} team=${team} />
         <div class="title">
           <h2>${name}</h2>
@@ -89,13 +90,13 @@ export function ConversationView(props: {
         <div class="actions" role="toolbar" aria-label="Conversation actions">
           <button type="button" class="icon-button" data-action="pin" aria-pressed=${conversation.stickTop}
             aria-label=${conversation.stickTop ? 'Unpin' : 'Pin'} title=${conversation.stickTop ? 'Unpin' : 'Pin to top'}
-            onClick=${() => act(service.stickTopConversation(conversationId, !conversation.stickTop))}>${conversation.stickTop ? '📌' : '📍'}</button>
+            onClick=${() => act(service.stickTopConversation(conversationId, !conversation.stickTop))}>${conversation.stickTop ? html`<${Icon} name="unpin" />` : html`<${Icon} name="pin" />`}</button>
           <button type="button" class="icon-button" data-action="mute" aria-pressed=${conversation.mute}
             aria-label=${conversation.mute ? 'Unmute' : 'Mute'} title=${conversation.mute ? 'Unmute' : 'Mute'}
-            onClick=${() => act(service.muteConversation(conversationId, !conversation.mute))}>${conversation.mute ? '🔕' : '🔔'}</button>
-          <button type="button" class="icon-button" data-action="groups" aria-label="Groups" title="Groups" onClick=${() => setOpen('groups')}>🗂</button>
-          <button type="button" class="icon-button" data-action="extension" aria-label="Edit server extension" title="Server extension" onClick=${() => setOpen('extension')}>✎</button>
-          <button type="button" class="icon-button" data-action="delete" aria-label="Delete conversation" title="Delete" onClick=${() => setOpen('delete')}>🗑</button>
+            onClick=${() => act(service.muteConversation(conversationId, !conversation.mute))}>${conversation.mute ? html`<${Icon} name="bellOff" />` : html`<${Icon} name="bell" />`}</button>
+          <button type="button" class="icon-button" data-action="groups" aria-label="Groups" title="Groups" onClick=${() => setOpen('groups')}><${Icon} name="folder" /></button>
+          <button type="button" class="icon-button" data-action="extension" aria-label="Edit server extension" title="Server extension" onClick=${() => setOpen('extension')}><${Icon} name="edit" /></button>
+          <button type="button" class="icon-button" data-action="delete" aria-label="Delete conversation" title="Delete" onClick=${() => setOpen('delete')}><${Icon} name="trash" /></button>
         </div>
       </header>
       <ol class="messages" ref=${scroller} aria-label="Messages" aria-live="polite">

@@ -4,6 +4,7 @@ import { html } from '../app/html.js';
 import type { Conversation } from '../session/engine.js';
 import { Avatar } from '../ui/avatar.js';
 import { fullTime, listTime } from '../ui/format.js';
+import { Icon } from '../ui/icons.js';
 
 /** The preview line: "You: …" for our own message, "Name: …" in a team, the text alone in a chat. */
 export function previewOf(conversation: Conversation, self: string): string {
@@ -49,8 +50,8 @@ export function ConversationRow(props: { conversation: Conversation; self: strin
         <span class="row-main">
           <span class="row-top">
             <span class="row-name">${name}</span>
-            ${c.stickTop ? html`<span class="marker pin" title="Pinned" aria-hidden="true">📌</span>` : null}
-            ${c.mute ? html`<span class="marker mute" title="Muted" aria-hidden="true">🔕</span>` : null}
+            ${c.stickTop ? html`<span class="marker pin" title="Pinned"><${Icon} name="pin" size=${14} /></span>` : null}
+            ${c.mute ? html`<span class="marker mute" title="Muted"><${Icon} name="bellOff" size=${14} /></span>` : null}
             <time class="row-time" dateTime=${new Date(time).toISOString()} title=${fullTime(time)}>${listTime(time)}</time>
           </span>
           <span class="row-bottom">

@@ -5,13 +5,14 @@
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { html } from '../app/html.js';
+import { Icon } from '../ui/icons.js';
 import { useObservable } from '../app/use-observable.js';
 import { ConversationView } from '../conversation/conversation-view.js';
 import { ManageGroupsDialog, useGroups } from '../groups/groups.js';
 import { showUnreadCount } from '../platform/badge.js';
 import type { Engine, SyncState } from '../session/engine.js';
 import type { Session } from '../session/session.js';
-import { SyncStatus } from '../ui/sync-status.js';
+import { SyncStatus, useBrowserOnline } from '../ui/sync-status.js';
 import { ConversationList } from './conversation-list.js';
 import { FilterBar, type InboxFilter } from './filters.js';
 import { NewChatDialog } from './new-chat.js';
@@ -74,11 +75,15 @@ export function Inbox(props: { engine: Engine; session: Session; onSignOut: () =
     return () => clearTimeout(timer);
   }, [error]);
 
-  const togglePaused = (): void => {
-    if (paused) engine.connect();
-    else engine.disconnect();
-    setPaused(!paused);
-  };
+  // Follow the browser's network state: stop at once when it goes offline (sockets can linger), and
+  // reconnect the moment it is back instead of waiting for the next retry.
+  const browserOnline = useBrowserOnline();
+  useEffect(() => {
+    if (paused || !browserOnline) engine.disconnect();
+    else engine.connect();
+  }, [engine, paused, browserOnline]);
+
+  const togglePaused = (): void => setPaused(!paused);
 
   return html`
     <div class=${selected === null ? 'layout' : 'layout has-selection'}>
@@ -113,7 +118,7 @@ export function Inbox(props: { engine: Engine; session: Session; onSignOut: () =
           : html`<${ConversationView} key=${selected} engine=${engine} conversationId=${selected} self=${session.accountId}
               syncState=${syncState} groups=${groups} onBack=${() => select(null)} onError=${setError} />`}
       </main>
-      ${error !== null ? html`<div class="toast" role="alert">${error}<button type="button" class="icon-button" aria-label="Dismiss" onClick=${() => setError(null)}>✕</button></div>` : null}
+      ${error !== null ? html`<div class="toast" role="alert">${error}<button type="button" class="icon-button" aria-label="Dismiss" onClick=${() => setError(null)}><${Icon} name="close" /></button></div>` : null}
       ${dialog === 'groups' ? html`<${ManageGroupsDialog} service=${engine.conversationGroupService} groups=${groups} onClose=${() => setDialog(null)} onError=${setError} />` : null}
       ${dialog === 'new-chat' ? html`<${NewChatDialog} engine=${engine} onClose=${() => setDialog(null)} onError=${setError}
           onOpen=${(id: string) => { setDialog(null); select(id); }} />` : null}

@@ -5,6 +5,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useId, useRef } from 'preact/hooks';
 import { html } from '../app/html.js';
+import { Icon } from './icons.js';
 
 export function Dialog(props: { title: string; onClose: () => void; children: ComponentChildren; name?: string }) {
   const ref = useRef<HTMLDialogElement>(null);
@@ -19,7 +20,7 @@ export function Dialog(props: { title: string; onClose: () => void; children: Co
       onCancel=${(event: Event) => { event.preventDefault(); props.onClose(); }}>
       <header class="dialog-header">
         <h2 id=${titleId}>${props.title}</h2>
-        <button type="button" class="icon-button" aria-label="Close" onClick=${props.onClose}>✕</button>
+        <button type="button" class="icon-button" aria-label="Close" onClick=${props.onClose}><${Icon} name="close" /></button>
       </header>
       <div class="dialog-body">${props.children}</div>
     </dialog>`;

@@ -1,0 +1,81 @@
+/**
+ * A message from another account reaches the inbox live: the row's unread badge, the total in the
+ * header, the document title and the app badge all rise. Also the phone-sized layout.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import {
+  browserAvailable,
+  launchBrowser,
+  openDevice,
+  row,
+  screenshot,
+  startProduct,
+  waitForRow,
+  waitForSyncState,
+  type Device,
+  type Product,
+} from './harness.js';
+
+const P2P = 1;
+const TEAM = 2;
+
+function appBadge(page: Page): Promise<number | null> {
+  return page.evaluate(() => (window as unknown as { __appBadge?: number }).__appBadge ?? null);
+}
+
+describe.skipIf(!browserAvailable)('messages from other accounts', () => {
+  let product: Product;
+  let browser: Browser;
+  const devices: Device[] = [];
+
+  beforeAll(async () => {
+    product = await startProduct();
+    browser = await launchBrowser();
+  });
+  afterEach(async () => {
+    for (const device of devices.splice(0)) await device.context.close();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await product?.close();
+  });
+
+  it('a message from another account raises the badge and the title count', async () => {
+    const { server } = product;
+    await server.upsertUser({ accountId: 'zoe', name: 'Zoe Park' });
+    await server.upsertUser({ accountId: 'erin', name: 'Erin Walsh' });
+    await server.upsertUser({ accountId: 'bob', name: 'Bob Martin' });
+    await server.createTeam({ teamId: 'launch', name: 'Launch crew', memberIds: ['zoe', 'bob', 'erin'] });
+    await server.sendMessage({ from: 'bob', conversationType: TEAM, targetId: 'launch', text: 'Staging is green, ready for the dry run.' });
+
+    const phone = await openDevice(browser, product, { accountId: 'zoe', viewport: { width: 390, height: 780 } });
+    devices.push(phone);
+    const { page } = phone;
+    await waitForSyncState(page, 'synced');
+    await waitForRow(page, 'zoe|2|launch', { unread: '1' });
+    await page.waitForFunction(() => document.title === '(1) ConvSync');
+    expect(await appBadge(page)).toBe(1);
+
+    await server.sendMessage({ from: 'erin', conversationType: P2P, targetId: 'zoe', text: 'Are you joining the review at 3?' });
+    await waitForRow(page, 'zoe|1|erin', { unread: '1' });
+    await page.waitForFunction(() => document.title === '(2) ConvSync');
+    expect(await appBadge(page)).toBe(2);
+    expect(await page.locator('[data-testid="total-unread"]').textContent()).toBe('2');
+
+    await server.sendMessage({ from: 'erin', conversationType: P2P, targetId: 'zoe', text: 'Bring the prototype!' });
+    await waitForRow(page, 'zoe|1|erin', { unread: '2' });
+    await page.waitForFunction(() => document.title === '(3) ConvSync');
+    expect(await appBadge(page)).toBe(3);
+    expect(await page.locator('[data-filter="teams"] .chip-count').textContent()).toBe('1');
+    expect(await page.locator('[data-filter="p2p"] .chip-count').textContent()).toBe('2');
+    await screenshot(page, 'phone-inbox');
+
+    // Reading on the phone brings everything back down.
+    await row(page, 'zoe|1|erin').getByRole('link').click();
+    await page.locator('.message', { hasText: 'Bring the prototype!' }).waitFor();
+    await screenshot(page, 'phone-conversation');
+    await page.waitForFunction(() => document.title === '(1) ConvSync');
+    expect(await appBadge(page)).toBe(1);
+  });
+});

@@ -1,0 +1,6 @@
+/** Builds the demo once per run (skipped when dist/ is newer than every source it is built from). */
+import { buildDemo } from '@convsync/demo/tools';
+
+export default async function setup(): Promise<void> {
+  await buildDemo();
+}

@@ -1,0 +1,80 @@
+/**
+ * Two browser profiles signed in as the same account are two devices with their own replicas:
+ * what one does shows up on the other within moments, through the real server.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import {
+  browserAvailable,
+  launchBrowser,
+  listOrder,
+  openDevice,
+  row,
+  screenshot,
+  startProduct,
+  waitForRow,
+  waitForSyncState,
+  type Device,
+  type Product,
+} from './harness.js';
+
+const P2P = 1;
+
+describe.skipIf(!browserAvailable)('two browser profiles of one account', () => {
+  let product: Product;
+  let browser: Browser;
+  const devices: Device[] = [];
+
+  beforeAll(async () => {
+    product = await startProduct();
+    browser = await launchBrowser();
+  });
+  afterEach(async () => {
+    for (const device of devices.splice(0)) await device.context.close();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await product?.close();
+  });
+
+  it('a read, a pin and a delete on one profile appear on the other', async () => {
+    const { server } = product;
+    await server.upsertUser({ accountId: 'bob', name: 'Bob Martin' });
+    await server.upsertUser({ accountId: 'carol', name: 'Carol Diaz' });
+    await server.sendMessage({ from: 'carol', conversationType: P2P, targetId: 'amy', text: 'Sent you the slides for Monday.' });
+    await server.sendMessage({ from: 'bob', conversationType: P2P, targetId: 'amy', text: 'Are we still on for lunch?' });
+    await server.sendMessage({ from: 'bob', conversationType: P2P, targetId: 'amy', text: 'I can book the usual place.' });
+
+    const a = await openDevice(browser, product, { accountId: 'amy' });
+    devices.push(a);
+    const b = await openDevice(browser, product, { accountId: 'amy' });
+    devices.push(b);
+    for (const device of [a, b]) {
+      await waitForSyncState(device.page, 'synced');
+      await waitForRow(device.page, 'amy|1|bob', { unread: '2', pinned: 'false' });
+      await waitForRow(device.page, 'amy|1|carol', { unread: '1' });
+    }
+    await screenshot(b.page, 'inbox-before');
+
+    // A read on A clears the unread on B.
+    await row(a.page, 'amy|1|bob').getByRole('link').click();
+    await a.page.locator('.message', { hasText: 'I can book the usual place.' }).waitFor();
+    await waitForRow(b.page, 'amy|1|bob', { unread: '0' });
+    expect(await b.page.title()).toBe('(1) ConvSync');
+
+    // A pin on A puts the conversation first on B, though carol's is not older.
+    await a.page.locator('[data-action="pin"]').click();
+    await waitForRow(b.page, 'amy|1|bob', { pinned: 'true' });
+    expect((await listOrder(b.page))[0]).toBe('amy|1|bob');
+    await screenshot(a.page, 'conversation-desktop');
+
+    // A delete on A removes it on B.
+    await row(a.page, 'amy|1|carol').getByRole('link').click();
+    await a.page.locator('[data-action="delete"]').click();
+    await a.page.locator('[data-testid="confirm-delete"]').click();
+    await row(a.page, 'amy|1|carol').waitFor({ state: 'detached' });
+    await row(b.page, 'amy|1|carol').waitFor({ state: 'detached', timeout: 20_000 });
+    expect(await listOrder(b.page)).toEqual(['amy|1|bob']);
+    expect(await b.page.title()).toBe('ConvSync');
+  });
+});
