@@ -9,11 +9,16 @@
  *   adapter. The version is asked once, at start.
  * - Delivery is best effort and correctness never depends on it: a stream event carries `prevSeq`,
  *   so a device that missed one pulls from its checkpoint at the next event it sees. To repair the
- *   case where no next event comes, the process sends each of its account rooms, after its Redis
- *   subscription is back from an outage, an empty stream event at the log's current position
- *   (`documents: []`, `prevSeq = checkpoint.seq`): a device behind that position pulls, a device at
- *   it does nothing. Those positions are read after a PING answered on the resubscribed connection,
- *   so every commit published before the subscription was back is already visible to that read.
+ *   case where no next event comes, `repairAfterOutages` sends a "nudge": an empty stream event at
+ *   the log's current position (`documents: []`, `prevSeq = checkpoint.seq`) — a device behind
+ *   that position pulls, a device at it does nothing. Two outages lose events:
+ *   - this process's subscription was down: it missed other processes' events for its sockets.
+ *     Once it is back, every local account room is nudged. Positions are read after a PING
+ *     answered on the resubscribed connection, so every commit published before the subscription
+ *     was back is already visible to that read.
+ *   - this process's publishing connection was down: other processes missed its events (even if
+ *     their subscriptions never dropped). The accounts it could not publish for are remembered,
+ *     and their rooms are nudged across the cluster once publishing works again.
  * - The publishing connection does not queue commands while Redis is away: socket.io delivers to
  *   local sockets only after the publish settles, so a queued publish would hold back local streams.
  */
@@ -42,10 +47,13 @@ export interface RedisAdapterHandle {
   readonly adapter: ReturnType<typeof createAdapter> | ReturnType<typeof createShardedAdapter>;
   readonly sharded: boolean;
   /**
-   * Calls `listener` each time the subscription is back after an outage (not on the first
-   * connection), once commits published meanwhile are visible to a store read.
+   * Calls `listener` each time a connection is back after an outage (not on the first connection):
+   * `'subscription'` once commits published meanwhile are visible to a store read, `'publishing'`
+   * as soon as publishes can succeed again.
    */
-  onRecovered(listener: () => void): void;
+  onRecovered(listener: (what: 'subscription' | 'publishing') => void): void;
+  /** Whether a publish can be sent right now. */
+  publishing(): boolean;
   /** Closes both connections. */
   close(): Promise<void>;
 }
@@ -74,26 +82,36 @@ export async function openRedisAdapter(options: RedisAdapterOptions): Promise<Re
     ? createShardedAdapter(pub, sub, { channelPrefix: prefix })
     : createAdapter(pub, sub, { key: prefix });
 
-  const listeners: (() => void)[] = [];
-  let lost = false;
+  const listeners: ((what: 'subscription' | 'publishing') => void)[] = [];
+  const notify = (what: 'subscription' | 'publishing') => {
+    for (const listener of listeners) listener(what);
+  };
+  let subLost = false;
   sub.on('close', () => {
-    if (!lost) options.logger?.log('warn', 'redis subscription lost: cross-process streams paused', {});
-    lost = true;
+    if (!subLost) options.logger?.log('warn', 'redis subscription lost: cross-process streams paused', {});
+    subLost = true;
   });
   sub.on('ready', () => {
-    if (!lost) return;
-    lost = false;
+    if (!subLost) return;
+    subLost = false;
     // ioredis resubscribes on 'ready'; the PING answers after those SSUBSCRIBEs did.
-    sub.ping().then(() => {
-      options.logger?.log('info', 'redis subscription back: nudging local devices to resync', {});
-      for (const listener of listeners) listener();
-    }, () => undefined);
+    sub.ping().then(() => notify('subscription'), () => undefined);
+  });
+  let pubLost = false;
+  pub.on('close', () => {
+    pubLost = true;
+  });
+  pub.on('ready', () => {
+    if (!pubLost) return;
+    pubLost = false;
+    notify('publishing');
   });
 
   return {
     adapter,
     sharded,
     onRecovered: (listener) => listeners.push(listener),
+    publishing: () => pub.status === 'ready',
     close: async () => {
       await Promise.allSettled([pub.quit(), sub.quit()]);
       pub.disconnect();
@@ -102,26 +120,65 @@ export async function openRedisAdapter(options: RedisAdapterOptions): Promise<Re
   };
 }
 
+type Positions = (owners: readonly string[]) => Promise<[number, number][]>;
+
+/** The current log positions (conversations, groups) of each owner, in chunks of one read each. */
+function positionsFrom(store: Store): Positions {
+  return async (owners) => {
+    const all: [number, number][] = [];
+    for (let start = 0; start < owners.length; start += 500) {
+      const chunk = owners.slice(start, start + 500);
+      all.push(...(await store.read(async (reader) => Promise.all(chunk.map(async (owner): Promise<[number, number]> => [
+        await reader.currentSeq(owner, Collection.CONVERSATIONS),
+        await reader.currentSeq(owner, Collection.CONVERSATION_GROUPS),
+      ])))));
+    }
+    return all;
+  };
+}
+
+/** Sends each owner's room a nudge per collection: locally only, or across the cluster. */
+async function nudge(options: { io: SocketServer; positions: Positions; owners: readonly string[]; local: boolean }): Promise<void> {
+  const positions = await options.positions(options.owners);
+  options.owners.forEach((owner, i) => {
+    const [conversations, groups] = positions[i] ?? [0, 0];
+    for (const [collection, seq] of [[Collection.CONVERSATIONS, conversations], [Collection.CONVERSATION_GROUPS, groups]] as const) {
+      const event = { collection, documents: [], checkpoint: { seq }, prevSeq: seq } as StreamEvent;
+      const target = options.local ? options.io.local : options.io;
+      target.to(accountRoom(owner)).emit(ServerEvent.STREAM, event);
+    }
+  });
+}
+
 /**
- * Sends every account room of this process an empty stream event at each collection's current log
- * position, so devices that missed events pull from their checkpoint (see the design notes).
+ * Wires the outage repair (see the design notes) onto a server whose adapter is `redis`'s: nudges
+ * local rooms when the subscription returns, and the rooms of accounts whose streams could not be
+ * published when publishing returns. Call after `io.adapter(redis.adapter)`.
  */
-export async function nudgeLocalRooms(io: SocketServer, store: Store): Promise<number> {
-  const owners = [...io.of('/').adapter.rooms.keys()]
-    .filter((room) => room.startsWith(ROOM_PREFIX))
-    .map((room) => room.slice(ROOM_PREFIX.length));
-  const collections = [Collection.CONVERSATIONS, Collection.CONVERSATION_GROUPS] as const;
-  for (let start = 0; start < owners.length; start += 500) {
-    const chunk = owners.slice(start, start + 500);
-    const positions = await store.read(async (reader) =>
-      Promise.all(chunk.map(async (owner) => Promise.all(collections.map((c) => reader.currentSeq(owner, c))))));
-    chunk.forEach((owner, i) => {
-      collections.forEach((collection, j) => {
-        const seq = positions[i]?.[j] ?? 0;
-        const event = { collection, documents: [], checkpoint: { seq }, prevSeq: seq } as StreamEvent;
-        io.local.to(accountRoom(owner)).emit(ServerEvent.STREAM, event);
-      });
-    });
-  }
-  return owners.length;
+export function repairAfterOutages(options: { io: SocketServer; store: Store; redis: RedisAdapterHandle; logger: Logger }): void {
+  const { io, redis, logger } = options;
+  const positions = positionsFrom(options.store);
+  const unpublished = new Set<string>();
+  const adapter = io.of('/').adapter;
+  const broadcast = adapter.broadcast.bind(adapter);
+  // Remember which accounts' streams were emitted while a publish could not leave this process.
+  adapter.broadcast = (packet, opts) => {
+    if (!redis.publishing()) {
+      for (const room of opts.rooms) if (room.startsWith(ROOM_PREFIX)) unpublished.add(room.slice(ROOM_PREFIX.length));
+    }
+    broadcast(packet, opts);
+  };
+  const failed = (error: unknown) => logger.log('warn', 'resync nudge failed', { error: String(error) });
+  redis.onRecovered((what) => {
+    if (what === 'subscription') {
+      const owners = [...adapter.rooms.keys()].filter((room) => room.startsWith(ROOM_PREFIX)).map((room) => room.slice(ROOM_PREFIX.length));
+      logger.log('info', 'redis subscription back: nudging local devices to resync', { accounts: owners.length });
+      nudge({ io, positions, owners, local: true }).catch(failed);
+    } else {
+      const owners = [...unpublished];
+      unpublished.clear();
+      logger.log('info', 'redis publishing back: nudging the devices of accounts whose streams were not published', { accounts: owners.length });
+      nudge({ io, positions, owners, local: false }).catch(failed);
+    }
+  });
 }
