@@ -30,7 +30,7 @@ import { createDispatcher } from './transport/dispatcher.js';
 import { createHttpHandler } from './transport/http.js';
 import { StreamHub } from './transport/hub.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './transport/rate-limit.js';
-import { nudgeLocalRooms, openRedisAdapter, type RedisAdapterHandle } from './transport/redis-adapter.js';
+import { openRedisAdapter, repairAfterOutages, type RedisAdapterHandle } from './transport/redis-adapter.js';
 import { attachSockets, openInProcessSession } from './transport/sessions.js';
 
 /** Options of `startServer` (SPEC §2), plus injection points for tests and embedders. */
@@ -172,10 +172,8 @@ export async function startServer(options: ServerOptions = {}): Promise<ConvSync
         ...(options.redisChannelPrefix === undefined ? {} : { channelPrefix: options.redisChannelPrefix }),
       });
       io.adapter(redis.adapter);
-      // Streams published while the subscription was down are lost: devices resync from their checkpoint.
-      redis.onRecovered(() => {
-        nudgeLocalRooms(io, store).catch((error: unknown) => logger.log('warn', 'resync nudge failed', { error: String(error) }));
-      });
+      // Streams lost while Redis was away: devices are nudged to resync from their checkpoint.
+      repairAfterOutages({ io, store, redis, logger });
     }
     hub.attach(io);
     attachSockets(io, deps);
