@@ -50,8 +50,14 @@ describe('a Redis restart under two server processes', () => {
     await right.waitFor(() => right.conversations.has(`${account}|1|during`) &&
       right.conversations.get(`${account}|1|friend_${suffix}`)?.unreadCount === 1, 30_000, 'catching up after Redis returned');
     await left.waitFor(() => left.conversations.get(`${account}|1|friend_${suffix}`)?.unreadCount === 1, 30_000, 'the backend message');
-    // Caught up by a pull (the nudge after resubscribing), not by a reconnect.
+    // Caught up by a pull (a nudge), not by a reconnect.
     expect(right.stats.failovers).toBe(0);
+    // Both repairs ran: the writer's process re-announced the account it could not publish for,
+    // and each process nudged its own devices once its subscription was back.
+    const writerLog = () => cluster.nodes[0]?.stderr ?? '';
+    await right.waitFor(() => /"msg":"redis publishing back[^"]*","accounts":[1-9]/.test(writerLog()), 30_000, 'the publishing repair');
+    await right.waitFor(() => /"msg":"redis subscription back[^"]*","accounts":[1-9]/.test(cluster.nodes[1]?.stderr ?? ''), 30_000,
+      'the subscription repair');
 
     // And the stream crosses processes again.
     const streamed = right.stats.streamsApplied;
