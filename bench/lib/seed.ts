@@ -5,7 +5,7 @@
  * server's own message ingest, in parallel; large seeds are cached as SQLite files in the temp
  * folder so a re-run does not pay for them again.
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientEvent, Collection, ConversationType, type Checkpoint, type ConversationDoc, type PullAnswer } from '@convsync/protocol';
@@ -51,10 +51,11 @@ export async function seedConversations(server: ConvSyncServer, options: { count
 }
 
 /**
- * A server whose SQLite file already holds `count` conversations of `ACCOUNT`. The file is reused
- * across runs (it only ever serves pulls in the benchmarks that use it).
+ * A server whose SQLite file already holds `count` conversations of `ACCOUNT`. The seed file is
+ * cached across runs and must never change, so with `writable` (a benchmark that sends messages)
+ * the server runs on a copy that is deleted when it closes.
  */
-export async function seededServer(count: number, progress?: Progress): Promise<ConvSyncServer> {
+export async function seededServer(count: number, progress?: Progress, options: { writable?: boolean } = {}): Promise<ConvSyncServer> {
   mkdirSync(CACHE_DIR, { recursive: true });
   const path = join(CACHE_DIR, `seed-v${SEED_VERSION}-${count}.sqlite`);
   const marker = `${path}.done`;
@@ -65,7 +66,22 @@ export async function seededServer(count: number, progress?: Progress): Promise<
     await server.close();
     writeFileSync(marker, new Date().toISOString());
   }
-  return startServer({ database: path });
+  if (options.writable !== true) return startServer({ database: path });
+  const dir = mkdtempSync(join(tmpdir(), 'convsync-bench-copy-'));
+  const copy = join(dir, 'seed.sqlite');
+  for (const suffix of ['', '-wal']) {
+    if (existsSync(`${path}${suffix}`)) copyFileSync(`${path}${suffix}`, `${copy}${suffix}`);
+  }
+  const server = await startServer({ database: copy });
+  return {
+    ...server,
+    url: server.url,
+    port: server.port,
+    async close() {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Every conversation of `ACCOUNT`, exactly as the server serves it (pulled in-process). */
