@@ -1,10 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '@convsync/protocol';
 import { codeOf, openServices, receive, serverDoc, type ServiceHarness } from './services.helpers.js';
 
+let currentStorage: 'memory' | 'dexie' = 'memory';
 const open: ServiceHarness[] = [];
 async function services(): Promise<ServiceHarness> {
-  const harness = await openServices({ accountId: 'alice' });
+  const harness = await openServices({ accountId: 'alice', storage: currentStorage });
   open.push(harness);
   return harness;
 }
@@ -14,7 +15,10 @@ afterEach(async () => {
 
 const T = 1_700_000_000_000;
 
-describe('conversationGroupService offline', () => {
+describe.each(['memory', 'dexie'] as const)('conversationGroupService offline over %s storage', (storage) => {
+  beforeEach(() => {
+    currentStorage = storage;
+  });
   it('creates a group with conversations, reports the ones it could not add, and fires its events', async () => {
     const { conversationService: cs, conversationGroupService: gs } = await services();
     await cs.createConversation('alice|1|bob');

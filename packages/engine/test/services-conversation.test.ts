@@ -1,11 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { firstValueFrom, skip } from 'rxjs';
 import { ErrorCode } from '@convsync/protocol';
 import { codeOf, openServices, waitFor, type ServiceHarness } from './services.helpers.js';
 
+let currentStorage: 'memory' | 'dexie' = 'memory';
 const open: ServiceHarness[] = [];
 async function services(accountId = 'alice'): Promise<ServiceHarness> {
-  const harness = await openServices({ accountId });
+  const harness = await openServices({ accountId, storage: currentStorage });
   open.push(harness);
   return harness;
 }
@@ -13,7 +14,10 @@ afterEach(async () => {
   while (open.length > 0) await open.pop()?.close();
 });
 
-describe('conversationService offline', () => {
+describe.each(['memory', 'dexie'] as const)('conversationService offline over %s storage', (storage) => {
+  beforeEach(() => {
+    currentStorage = storage;
+  });
   it('createConversation makes an empty placeholder and returns an existing one as is', async () => {
     const { conversationService: cs } = await services();
     const created = await cs.createConversation('alice|1|bob');
@@ -56,7 +60,7 @@ describe('conversationService offline', () => {
 
   it('pages list pinned first, then newest first, and a page cursor never repeats or skips', async () => {
     let now = 1_700_000_000_000;
-    const harness = await openServices({ accountId: 'alice', now: () => now });
+    const harness = await openServices({ accountId: 'alice', storage: currentStorage, now: () => now });
     open.push(harness);
     const cs = harness.conversationService;
     for (let i = 0; i < 23; i++) {

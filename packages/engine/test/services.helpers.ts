@@ -2,6 +2,7 @@
  * Services over a real replica (RxDB memory storage) and a real in-memory transport, without the
  * engine's replication: what the services do on their own, offline or talking to a real server.
  */
+import { indexedDB, IDBKeyRange } from 'fake-indexeddb';
 import { NEVER, BehaviorSubject, map, type Observable } from 'rxjs';
 import { ConvSyncError, ErrorCode, emptyConversation, normalizeConversation, type ConversationDoc, type LastMessage } from '@convsync/protocol';
 import type { ConvSyncServer } from '@convsync/server';
@@ -16,6 +17,8 @@ let counter = 0;
 
 export interface ServiceHarness extends Services {
   readonly ctx: EngineContext;
+  /** Closes the replica without disposing the services (a crash, as far as the replica knows). */
+  crash(): Promise<void>;
   readonly transport: InMemoryTransport;
   readonly errors: unknown[];
   close(): Promise<void>;
@@ -28,10 +31,13 @@ export async function openServices(options: {
   now?: () => number;
   /** Reopen a replica by name (memory storage keeps it for the process). */
   name?: string;
+  storage?: 'memory' | 'dexie';
+  unreadSnapshotDelayMs?: number;
 }): Promise<ServiceHarness> {
+  const dexie = options.storage === 'dexie';
   const replica = await openReplica({
+    ...(dexie ? { storage: 'dexie' as const, indexedDB, IDBKeyRange } : { storage: 'memory' as const }),
     name: options.name ?? `svc-${options.accountId.toLowerCase()}-${process.pid}-${++counter}-${Date.now()}`,
-    storage: 'memory',
     deviceId: options.deviceId ?? `dev${counter}`,
   });
   const clock = new EngineClock({ deviceId: replica.deviceId, ...(options.now === undefined ? {} : { now: options.now }) });
@@ -47,13 +53,21 @@ export async function openServices(options: {
   const online$: Observable<boolean> = transport.state$.pipe(map((s) => s.status === 'online'));
   const ctx: EngineContext = { accountId: options.accountId, replica, clock, transport, online$, reportError: (e) => errors.push(e) };
   const sync: SyncEvents = { syncState$: new BehaviorSubject<SyncState>('offline'), started$: NEVER, finished$: NEVER, failed$: NEVER };
-  const services = createServices(ctx, sync, { outboxRetryDelayMs: 20, outboxMaxRetryDelayMs: 200 });
+  const services = createServices(ctx, sync, {
+    outboxRetryDelayMs: 20,
+    outboxMaxRetryDelayMs: 200,
+    ...(options.unreadSnapshotDelayMs === undefined ? {} : { unreadSnapshotDelayMs: options.unreadSnapshotDelayMs }),
+  });
   await services.ready;
   return {
     ...services,
     ctx,
     transport,
     errors,
+    async crash() {
+      transport.close();
+      await replica.close();
+    },
     async close() {
       await services.dispose();
       transport.close();

@@ -1,11 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { firstValueFrom } from 'rxjs';
 import type { ConversationDoc } from '@convsync/protocol';
 import { eventually, openServices, receive, serverDoc, waitFor, type ServiceHarness } from './services.helpers.js';
 
+let currentStorage: 'memory' | 'dexie' = 'memory';
 const open: ServiceHarness[] = [];
 async function services(options: { name?: string } = {}): Promise<ServiceHarness> {
-  const harness = await openServices({ accountId: 'alice', ...options });
+  const harness = await openServices({ accountId: 'alice', storage: currentStorage, ...options });
   open.push(harness);
   return harness;
 }
@@ -15,7 +16,10 @@ afterEach(async () => {
 
 const T = 1_700_000_000_000;
 
-describe('unread views', () => {
+describe.each(['memory', 'dexie'] as const)('unread views over %s storage', (storage) => {
+  beforeEach(() => {
+    currentStorage = storage;
+  });
   it('the total follows every change incrementally and a deleted conversation leaves it', async () => {
     const harness = await services();
     const cs = harness.conversationService;
@@ -101,9 +105,9 @@ describe('unread views', () => {
     expect((await cs.getConversationListByOption(0, 10, { onlyUnread: true })).conversationList).toEqual([]);
   });
 
-  it('a cold start has the total at once, from one pass over the replica', async () => {
+  it('a cold start has the total at once, from the index snapshot (no scan, no count query)', async () => {
     const name = `cold-${Date.now()}`;
-    const first = await openServices({ accountId: 'alice', name });
+    const first = await openServices({ accountId: 'alice', storage: currentStorage, name });
     const docs = Array.from({ length: 2000 }, (_, i) =>
       serverDoc({ conversationId: `alice|1|u${i}`, time: T + i, from: `u${i}`, unread: (i % 3) + 1 }));
     await receive(first, docs);
@@ -115,6 +119,25 @@ describe('unread views', () => {
     const ms = performance.now() - started;
     expect(second.conversationService.getTotalUnreadCount()).toBe(expected);
     console.info(`cold start with 2,000 conversations: services ready in ${ms.toFixed(0)} ms`);
+  });
+
+  it('after a crash the unread index corrects what changed after its last snapshot', async () => {
+    const name = `crash-${storage}-${Date.now()}`;
+    const first = await openServices({ accountId: 'alice', storage: currentStorage, name });
+    await receive(first, [
+      serverDoc({ conversationId: 'alice|1|bob', time: T + 1, from: 'bob', unread: 2 }),
+      serverDoc({ conversationId: 'alice|1|eve', time: T + 2, from: 'eve', unread: 3 }),
+    ]);
+    await first.close();
+    // A clean close left an exact snapshot: the next start shows it at once.
+    const second = await openServices({ accountId: 'alice', storage: currentStorage, name, unreadSnapshotDelayMs: 60_000 });
+    expect(second.conversationService.getTotalUnreadCount()).toBe(5);
+    await receive(second, [serverDoc({ conversationId: 'alice|1|bob', time: T + 5, from: 'bob', unread: 4, serverRev: 9 })]);
+    expect(second.conversationService.getTotalUnreadCount()).toBe(7);
+    // The process dies before the snapshot is written again.
+    await second.crash();
+    const third = await services({ name });
+    await eventually(() => third.conversationService.getTotalUnreadCount() === 7, 20_000);
   });
 
   it('onReceiveMessages fires for a new last message from someone else, not for own messages', async () => {

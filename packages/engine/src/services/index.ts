@@ -51,6 +51,8 @@ export interface ServicesOptions {
   /** Id sources (injected for deterministic tests). */
   newGroupId?: () => string;
   newClientMessageId?: () => string;
+  /** Delay before the unread index writes its snapshot after a change (ms, default 2000). */
+  unreadSnapshotDelayMs?: number;
 }
 
 export interface Services {
@@ -75,7 +77,11 @@ const MESSAGE_EVENTS: (keyof MessageListeners)[] = ['onReceiveMessages', 'onSend
 
 export function createServices(ctx: EngineContext, sync: SyncEvents, options: ServicesOptions = {}): Services {
   const onError = (error: unknown): void => ctx.reportError(error);
-  const index = new UnreadIndex(ctx.replica.conversations, onError);
+  const index = new UnreadIndex(ctx.replica.conversations, {
+    onError,
+    snapshots: { get: (key) => ctx.replica.getMeta(key), set: (key, value) => ctx.replica.setMeta(key, value) },
+    ...(options.unreadSnapshotDelayMs === undefined ? {} : { snapshotDelayMs: options.unreadSnapshotDelayMs }),
+  });
   const local = new LocalState(ctx.replica, ctx.accountId);
   const core: ServiceCore = {
     ctx,
@@ -116,7 +122,7 @@ export function createServices(ctx: EngineContext, sync: SyncEvents, options: Se
       for (const s of subscriptions) s.unsubscribe();
       conversationService.dispose();
       await messageService.dispose();
-      index.dispose();
+      await index.dispose();
       local.dispose();
       core.conversationEvents.removeAllListeners();
       core.groupEvents.removeAllListeners();

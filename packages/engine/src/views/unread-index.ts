@@ -2,12 +2,18 @@
  * Incremental unread counts (DESIGN "Unread counts"). The index mirrors, per conversation, the few
  * facts filters need (type, mute, groups, unread) and keeps the total and one count per subscribed
  * filter. Each change event (previous and new document) moves the counts by the difference of the
- * two contributions: O(1) per change and filter, never a rescan. The initial state is one pass over
- * the collection at startup (no `count()` query); events that arrive during that pass are applied
- * in revision order (`_rev` height), so neither can overwrite a newer state with an older one.
+ * two contributions: O(1) per change and filter, never a rescan.
+ *
+ * Cold start: the index is persisted (a snapshot of its entries with the storage checkpoint of the
+ * last change it holds, written a moment after changes and on dispose), so a restart reads one
+ * small document — not the whole collection, and never a `count()` query. After a clean close the
+ * snapshot is exact; after a crash the documents changed since its checkpoint are read in the
+ * background and corrected a moment later (the "open" flag, set before `ready`, tells which).
+ * Without a snapshot it reads the collection once. Events that arrive meanwhile are applied in
+ * revision order (`_rev` height), so nothing older overwrites something newer.
  */
 import { BehaviorSubject, distinctUntilChanged, type Observable, type Subscription } from 'rxjs';
-import type { RxChangeEventBulk, RxDocumentData } from 'rxdb';
+import { getChangedDocumentsSince, type RxChangeEventBulk, type RxDocumentData } from 'rxdb';
 import type { ConversationDoc } from '@convsync/protocol';
 import type { ConversationCollection } from '../replica/types.js';
 import { filterKey, matchesFilter, type FilterFacts, type NormalFilter } from './filter.js';
@@ -15,6 +21,32 @@ import { filterKey, matchesFilter, type FilterFacts, type NormalFilter } from '.
 interface Entry extends FilterFacts {
   readonly height: number;
   readonly visible: boolean;
+}
+
+/** Where the index keeps its snapshot: the replica's device-local values. */
+export interface SnapshotStore {
+  get(key: string): Promise<unknown>;
+  set(key: string, value: unknown): Promise<void>;
+}
+
+const SNAPSHOT_KEY = 'unreadIndex';
+/** True while a session runs: a snapshot is exact only if the session that wrote it closed. */
+const OPEN_KEY = 'unreadIndexOpen';
+
+export interface UnreadIndexOptions {
+  onError: (error: unknown) => void;
+  snapshots?: SnapshotStore;
+  /** How long after a change the snapshot is written (ms, default 2000). */
+  snapshotDelayMs?: number;
+}
+
+const SNAPSHOT_VERSION = 1;
+const CATCH_UP_BATCH = 1000;
+type Row = [id: string, height: number, visible: 0 | 1, type: number, mute: 0 | 1, unread: number, groupIds: string[]];
+
+function isRow(value: unknown): value is Row {
+  return Array.isArray(value) && value.length === 7 && typeof value[0] === 'string' && typeof value[1] === 'number' &&
+    typeof value[3] === 'number' && typeof value[5] === 'number' && Array.isArray(value[6]);
 }
 
 interface FilterView {
@@ -48,17 +80,30 @@ export class UnreadIndex {
   readonly #total = new BehaviorSubject<number>(0);
   readonly #filters = new Map<string, FilterView>();
   readonly #subscription: Subscription;
+  readonly #collection: ConversationCollection;
+  readonly #options: UnreadIndexOptions;
+  /** The storage checkpoint of the newest change the entries hold. */
+  #checkpoint: unknown = undefined;
+  #dirty = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #saving: Promise<void> = Promise.resolve();
+  #disposed = false;
+  /** While documents after a checkpoint are being read, a snapshot would claim too much. */
+  #catchingUp = false;
+  #catchUp: Promise<void> = Promise.resolve();
+  #liveBulks = 0;
   readonly ready: Promise<void>;
 
-  constructor(collection: ConversationCollection, onError: (error: unknown) => void) {
+  constructor(collection: ConversationCollection, options: UnreadIndexOptions) {
+    this.#collection = collection;
+    this.#options = options;
     let buffered: RxChangeEventBulk<ConversationDoc>[] | null = [];
     this.#subscription = collection.eventBulks$.subscribe((bulk: RxChangeEventBulk<ConversationDoc>) => {
       if (buffered !== null) buffered.push(bulk);
       else this.#applyBulk(bulk);
     });
-    this.ready = collection.find().exec().then(
-      (docs) => {
-        for (const doc of docs) this.#put(doc.conversationId, entryOf(doc._data as RxDocumentData<ConversationDoc>), false);
+    this.ready = this.#load().then(
+      () => {
         const pending = buffered ?? [];
         buffered = null;
         for (const bulk of pending) this.#applyBulk(bulk, false);
@@ -67,9 +112,88 @@ export class UnreadIndex {
       },
       (error: unknown) => {
         buffered = null;
-        onError(error);
+        options.onError(error);
       },
     );
+  }
+
+  /**
+   * With a snapshot: its entries at once, then (in the background, so a cold start waits on one
+   * small read) the documents changed after its checkpoint — none after a clean shutdown; a crash
+   * between a change and the next snapshot is corrected a moment later. Without one: the whole
+   * collection, once, before `ready`.
+   */
+  async #load(): Promise<void> {
+    const store = this.#options.snapshots;
+    const snapshot = await store?.get(SNAPSHOT_KEY).catch(() => undefined);
+    const wasOpen = (await store?.get(OPEN_KEY).catch(() => true)) !== false;
+    // Set before any change can happen (replication and calls start after `ready`).
+    await store?.set(OPEN_KEY, true).catch((error: unknown) => this.#options.onError(error));
+    if (typeof snapshot === 'object' && snapshot !== null) {
+      const { v, checkpoint, rows } = snapshot as { v?: unknown; checkpoint?: unknown; rows?: unknown };
+      if (v === SNAPSHOT_VERSION && checkpoint !== undefined && Array.isArray(rows) && rows.every(isRow)) {
+        for (const [id, height, visible, type, mute, unreadCount, groupIds] of rows) {
+          this.#entries.set(id, { height, visible: visible === 1, type: type as Entry['type'], mute: mute === 1, unreadCount, groupIds });
+        }
+        this.#checkpoint = checkpoint;
+        if (wasOpen) {
+          this.#catchUp = this.#readChanges(checkpoint, true).catch((error: unknown) => {
+            if (!this.#disposed) this.#options.onError(error);
+          });
+        }
+        return;
+      }
+    }
+    await this.#readChanges(undefined, false);
+  }
+
+  /** Applies every document changed after `from` (all of them when undefined). */
+  async #readChanges(from: unknown, emit: boolean): Promise<void> {
+    this.#catchingUp = true;
+    const liveBefore = this.#liveBulks;
+    let checkpoint = from;
+    let read = 0;
+    try {
+      for (;;) {
+        const page = await getChangedDocumentsSince(this.#collection.storageInstance, CATCH_UP_BATCH, checkpoint as never);
+        if (this.#disposed) return;
+        if (emit) this.#applyDocs(page.documents, true);
+        else for (const data of page.documents) this.#put(data.conversationId, entryOf(data), false);
+        read += page.documents.length;
+        if (page.documents.length > 0) checkpoint = page.checkpoint;
+        if (page.documents.length < CATCH_UP_BATCH) break;
+      }
+    } finally {
+      this.#catchingUp = false;
+    }
+    // A change seen live meanwhile carries the newer checkpoint; otherwise the last page's.
+    if (this.#liveBulks === liveBefore && read > 0) this.#checkpoint = checkpoint;
+    if (read > 0 || this.#dirty) {
+      this.#dirty = true;
+      this.#scheduleSave();
+    }
+  }
+
+  #scheduleSave(): void {
+    if (this.#options.snapshots === undefined || this.#timer !== undefined || this.#disposed || this.#catchingUp) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#saving = this.#saving.then(() => this.#save());
+    }, this.#options.snapshotDelayMs ?? 2000);
+    (this.#timer as { unref?: () => void }).unref?.();
+  }
+
+  async #save(): Promise<void> {
+    const snapshots = this.#options.snapshots;
+    if (snapshots === undefined || !this.#dirty || this.#checkpoint === undefined || this.#catchingUp) return;
+    this.#dirty = false;
+    const rows: Row[] = [];
+    for (const [id, e] of this.#entries) rows.push([id, e.height, e.visible ? 1 : 0, e.type, e.mute ? 1 : 0, e.unreadCount, [...e.groupIds]]);
+    try {
+      await snapshots.set(SNAPSHOT_KEY, { v: SNAPSHOT_VERSION, checkpoint: this.#checkpoint, rows });
+    } catch (error) {
+      this.#options.onError(error);
+    }
   }
 
   /** The total unread count now (synchronous). */
@@ -126,20 +250,42 @@ export class UnreadIndex {
     }
   }
 
-  dispose(): void {
+  /** Stops following changes and writes the snapshot (before the replica closes). */
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.#subscription.unsubscribe();
+    await this.ready.catch(() => undefined);
+    await this.#saving;
+    // Mid catch-up the entries are not complete: keep the older snapshot (and the open flag, so
+    // the next start catches up again).
+    if (!this.#catchingUp) {
+      await this.#save();
+      await this.#options.snapshots?.set(OPEN_KEY, false).catch((error: unknown) => this.#options.onError(error));
+    }
     this.#total.complete();
     for (const view of this.#filters.values()) view.count$.complete();
     this.#filters.clear();
   }
 
   #applyBulk(bulk: RxChangeEventBulk<ConversationDoc>, emit = true): void {
+    this.#liveBulks++;
+    this.#checkpoint = bulk.checkpoint;
+    this.#dirty = true;
+    this.#scheduleSave();
+    this.#applyDocs(bulk.events.map((event) => event.documentData), emit);
+  }
+
+  /** Moves the counts by each document's change of contribution. */
+  #applyDocs(docs: readonly RxDocumentData<ConversationDoc>[], emit: boolean): void {
     let total = this.#total.value;
     const deltas = new Map<FilterView, number>();
-    for (const event of bulk.events) {
-      const next = entryOf(event.documentData);
-      const previous = this.#entries.get(event.documentId);
-      if (!this.#put(event.documentId, next, true)) continue;
+    for (const data of docs) {
+      const next = entryOf(data);
+      const previous = this.#entries.get(data.conversationId);
+      if (!this.#put(data.conversationId, next, true)) continue;
       const before = contribution(previous);
       const after = contribution(next);
       total += after - before;
