@@ -8,7 +8,6 @@
 import { Subject, distinctUntilChanged, map, shareReplay, type Observable, type Subscription } from 'rxjs';
 import {
   ConvSyncError,
-  ErrorCode,
   conversationIdUtil as bindConversationIdUtil,
   type ConversationIdUtil,
 } from '@convsync/protocol';
@@ -109,12 +108,6 @@ export async function createConversationEngine(input: ConversationEngineOptions)
 
     // The clock follows the server from each connect on; the offset outlives the process.
     subscriptions.push(liveTransport.state$.subscribe((state) => {
-      if (state.status === 'online' && state.session.accountId !== options.accountId) {
-        reportError(new ConvSyncError(ErrorCode.AUTH_FAILED, 'the server session belongs to another account',
-          { detail: { expected: options.accountId, actual: state.session.accountId } }));
-        liveTransport.disconnect();
-        return;
-      }
       if (state.status !== 'online') return;
       const deviceNow = options.now();
       clock.syncWithServer(deviceNow + state.clockOffsetMs, deviceNow);

@@ -118,7 +118,11 @@ export function parseOptions(input: unknown): ParsedOptions {
   if (transport !== undefined && typeof transport !== 'function') throw invalidParameter('transport must be a factory function');
   if (urls.length === 0 && transport === undefined) throw invalidParameter('url (or urls) is required');
 
-  const accountId = options['accountId'] ?? accountOfToken(token);
+  const named = accountOfToken(token);
+  if (options['accountId'] !== undefined && named !== undefined && options['accountId'] !== named) {
+    throw invalidParameter('accountId differs from the account the token names');
+  }
+  const accountId = options['accountId'] ?? named;
   if (accountId === undefined) throw new ConvSyncError(ErrorCode.AUTH_FAILED, 'the token names no account (no JWT `sub`)');
   if (!isValidId(accountId)) throw invalidParameter('accountId is malformed');
 
