@@ -87,8 +87,9 @@ describe('postgres store', () => {
     expect(rows.map((row) => Number(row.seq))).toEqual([2]);
   });
 
-  it('refuses a schema name it cannot quote, and an unreachable server, with clear errors', async () => {
+  it('refuses a malformed URL, a schema name it cannot quote, and an unreachable server, with clear errors', async () => {
     await expect(openPostgresStore({ url: PG_URL, schema: 'bad; drop' })).rejects.toMatchObject({ code: 191004 });
+    await expect(openPostgresStore({ url: 'postgres://[bad' })).rejects.toMatchObject({ code: 191004, desc: 'the PostgreSQL URL is malformed' });
     await expect(openPostgresStore({ url: 'postgres://postgres@127.0.0.1:1/test' }))
       .rejects.toMatchObject({ desc: 'PostgreSQL store could not start' });
   });

@@ -103,7 +103,12 @@ function sqlState(error: unknown): { code?: string; constraint?: string } {
 function connectionOf(options: PostgresStoreOptions): {
   connectionString: string; schema: string | undefined; poolSize: number; serverOptions: string;
 } {
-  const url = new URL(options.url);
+  let url: URL;
+  try {
+    url = new URL(options.url);
+  } catch {
+    throw new ConvSyncError(ErrorCode.INVALID_PARAMETER, 'the PostgreSQL URL is malformed', { detail: { url: 'postgres://…' } });
+  }
   const fromUrl = url.searchParams.get('schema') ?? undefined;
   const poolText = url.searchParams.get('pool');
   // The URL's own `options` would override ours wholesale (node-postgres lets the URL win): merge.
