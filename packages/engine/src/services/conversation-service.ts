@@ -305,7 +305,7 @@ export function createConversationService(core: ServiceCore): ConversationServic
 
     conversationList$(option) {
       const normal = parseOption(option);
-      return conversationList$(conversations, local, normal);
+      return conversationList$(core.mirror, local, normal);
     },
 
     totalUnreadCount$: defer(() => from(core.ready)).pipe(switchMap(() => index.total$)),

@@ -3,6 +3,7 @@ import type { ConversationDoc } from '@convsync/protocol';
 import type { EngineContext } from '../context.js';
 import type { Emitter } from '../events/emitter.js';
 import { toConversation } from '../views/conversation-object.js';
+import type { ConversationMirror } from '../views/conversation-mirror.js';
 import type { LocalState } from '../views/local-state.js';
 import type { UnreadIndex } from '../views/unread-index.js';
 import type { Conversation, ConversationGroupListeners, ConversationListeners, MessageListeners } from './types.js';
@@ -11,6 +12,8 @@ export interface ServiceCore {
   readonly ctx: EngineContext;
   readonly index: UnreadIndex;
   readonly local: LocalState;
+  /** The live list's mirror (starts on the first `conversationList$` subscription). */
+  readonly mirror: ConversationMirror;
   readonly conversationEvents: Emitter<ConversationListeners>;
   readonly groupEvents: Emitter<ConversationGroupListeners>;
   readonly messageEvents: Emitter<MessageListeners>;

@@ -16,6 +16,7 @@ import { from, skip, switchMap, type Subscription } from 'rxjs';
 import type { EngineContext } from '../context.js';
 import { Emitter } from '../events/emitter.js';
 import type { SyncEvents } from '../replication/sync-events.js';
+import { ConversationMirror } from '../views/conversation-mirror.js';
 import { LocalState } from '../views/local-state.js';
 import { UnreadIndex } from '../views/unread-index.js';
 import { startChangeEvents } from './change-events.js';
@@ -83,10 +84,12 @@ export function createServices(ctx: EngineContext, sync: SyncEvents, options: Se
     ...(options.unreadSnapshotDelayMs === undefined ? {} : { snapshotDelayMs: options.unreadSnapshotDelayMs }),
   });
   const local = new LocalState(ctx.replica, ctx.accountId);
+  const mirror = new ConversationMirror({ collection: ctx.replica.conversations, index, onError });
   const core: ServiceCore = {
     ctx,
     index,
     local,
+    mirror,
     conversationEvents: new Emitter<ConversationListeners>({ names: CONVERSATION_EVENTS, onError }),
     groupEvents: new Emitter<ConversationGroupListeners>({ names: GROUP_EVENTS, onError }),
     messageEvents: new Emitter<MessageListeners>({ names: MESSAGE_EVENTS, onError }),
@@ -122,6 +125,7 @@ export function createServices(ctx: EngineContext, sync: SyncEvents, options: Se
       for (const s of subscriptions) s.unsubscribe();
       conversationService.dispose();
       await messageService.dispose();
+      mirror.dispose();
       await index.dispose();
       local.dispose();
       core.conversationEvents.removeAllListeners();

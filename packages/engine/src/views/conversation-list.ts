@@ -16,6 +16,7 @@ import type { ConversationCollection } from '../replica/types.js';
 import type { Conversation } from '../services/types.js';
 import { toConversation } from './conversation-object.js';
 import { matchesOption, type NormalOption } from './filter.js';
+import type { ConversationMirror } from './conversation-mirror.js';
 import type { LocalState } from './local-state.js';
 
 /** A position in the list: after this rank (and, on equal rank, after this id). */
@@ -111,14 +112,12 @@ export async function allDocs(collection: ConversationCollection, option: Normal
 
 /** The live ordered list: current value on subscribe, then on every change, never twice the same. */
 export function conversationList$(
-  collection: ConversationCollection,
+  mirror: ConversationMirror,
   local: LocalState,
   option: NormalOption,
 ): Observable<Conversation[]> {
-  const docs$ = collection.find({ selector: selectorOf(option), sort: SORT }).$;
-  return combineLatest([docs$, local.version$]).pipe(
+  return combineLatest([mirror.docs$, local.version$]).pipe(
     map(([docs]) => docs
-      .map((rx) => rx._data as ConversationDoc)
       .filter((doc) => matchesOption(option, doc))
       .map((doc) => toConversation(doc, local.join(doc)))),
     distinctUntilChanged((a, b) => jsonEqual(a, b)),

@@ -210,6 +210,18 @@ export class UnreadIndex {
     for (const [id, entry] of this.#entries) if (entry.visible) yield [id, entry];
   }
 
+  /** Ids of the visible conversations. */
+  visibleIds(): string[] {
+    const ids: string[] = [];
+    for (const [id, entry] of this.#entries) if (entry.visible) ids.push(id);
+    return ids;
+  }
+
+  /** Resolves once the index holds every change (after a crash's background catch-up). */
+  get caughtUp(): Promise<void> {
+    return this.ready.then(() => this.#catchUp);
+  }
+
   facts(conversationId: string): FilterFacts | undefined {
     const entry = this.#entries.get(conversationId);
     return entry?.visible === true ? entry : undefined;
