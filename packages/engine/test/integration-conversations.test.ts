@@ -164,6 +164,19 @@ describe('conversationService across two devices of one account', () => {
     await eventually(async () => (await a.conversationService.getConversation('alice|1|bob').catch(() => null))?.unreadCount === 1);
   });
 
+  it('deleteConversation with clearMessage clears the history for every device of the account', async () => {
+    await cluster.server.sendMessage({ from: 'bob', conversationType: 1, targetId: 'alice', text: 'secret' });
+    await onB('alice|1|bob', (c) => c.unreadCount === 1);
+    await eventually(async () => (await a.conversationService.getConversation('alice|1|bob').catch(() => null)) !== null);
+    expect((await b.messageService.getMessageList('alice|1|bob', { limit: 10 })).map((m) => m.text)).toEqual(['secret']);
+    await a.conversationService.deleteConversation('alice|1|bob', true);
+    await eventually(async () => (await b.conversationService.getConversation('alice|1|bob').catch(() => null)) === null);
+    expect(await b.messageService.getMessageList('alice|1|bob', { limit: 10 })).toEqual([]);
+    await cluster.server.sendMessage({ from: 'bob', conversationType: 1, targetId: 'alice', text: 'after' });
+    await onB('alice|1|bob', (c) => c.unreadCount === 1);
+    expect((await b.messageService.getMessageList('alice|1|bob', { limit: 10 })).map((m) => m.text)).toEqual(['after']);
+  });
+
   it('deleteConversationListByIds removes the batch on the other device', async () => {
     for (const peer of ['p1', 'p2', 'p3']) await a.conversationService.createConversation(`alice|1|${peer}`);
     await onB('alice|1|p3', () => true);
