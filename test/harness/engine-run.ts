@@ -1,0 +1,314 @@
+/**
+ * The convergence run with real engines: the same scenarios as `run.ts` (operations and faults),
+ * played through the SDK of devices in worker threads, then checked after healing:
+ * - every device's conversation list and groups equal the server's visible documents;
+ * - every unread count (server and device) equals the count derived from the messages and read
+ *   times; no read time moved back on any device at any moment (events and list emissions);
+ * - every read time a device produced is on the server; every message a device saw succeed, and
+ *   every peer message, exists exactly once; no message is left sending or failed.
+ */
+import { ClientEvent, ConversationType, conversationId, messageSchema, parseConversationId, parseOrThrow, type ConversationDoc, type Message } from '@convsync/protocol';
+import { accountOf, peerOf, teamOf, type Cluster } from './cluster.js';
+import { EngineCallError, EngineDevice } from './engine-device.js';
+import type { ConversationView, EngineSnapshot, GroupView } from './engine-rpc.js';
+import { canonicalKey, conversationsOf, listAll, pick, type RunResult } from './run.js';
+import { FAULT_KINDS, type Op, type Scenario } from './scenario.js';
+import { WireClient } from './wire-client.js';
+
+/** Refusals a random operation may legitimately meet (absent conversation, limits, …). */
+const EXPECTED_CODES = new Set([110404, 116404, 110303, 110304, 116435, 116437, 191004]);
+
+interface Context {
+  run: number;
+  cluster: Cluster;
+  devices: EngineDevice[];
+  accountIds: string[];
+  accountOfDevice: number[];
+  candidates: string[][];
+  readTimes: { account: string; conversationId: string; readTime: number }[];
+  peerMessages: Message[];
+  failures: string[];
+  faults: number;
+  counter: number;
+}
+
+export async function runEngineScenario(cluster: Cluster, scenario: Scenario): Promise<RunResult> {
+  const run = await cluster.newRun();
+  const accounts = scenario.devicesPerAccount.length;
+  const ctx: Context = {
+    run,
+    cluster,
+    devices: [],
+    accountIds: Array.from({ length: accounts }, (_, a) => accountOf(run, a)),
+    accountOfDevice: [],
+    candidates: Array.from({ length: accounts }, (_, a) => conversationsOf(run, accounts, a)),
+    readTimes: [],
+    peerMessages: [],
+    failures: [],
+    faults: 0,
+    counter: 0,
+  };
+  const crashesBefore = cluster.server.crashes;
+  scenario.devicesPerAccount.forEach((count, a) => {
+    for (let i = 0; i < count; i++) {
+      const index = ctx.devices.length;
+      ctx.accountOfDevice.push(a);
+      ctx.devices.push(new EngineDevice({
+        url: cluster.url,
+        token: cluster.server.token(accountOf(run, a)),
+        deviceId: `r${run}e${index}`,
+        storage: scenario.storages[index] ?? 'memory',
+        skewMs: scenario.skews[index] ?? 0,
+      }));
+    }
+  });
+  try {
+    await Promise.all(ctx.devices.map((d) => d.ready));
+    for (const op of scenario.ops) {
+      if (FAULT_KINDS.has(op.kind)) ctx.faults++;
+      await play(ctx, op);
+    }
+    await cluster.heal();
+    for (const device of ctx.devices) await device.call({ kind: 'connect' });
+    for (const device of ctx.devices) await device.settle();
+    const snapshots = [];
+    for (const device of ctx.devices) snapshots.push(await device.settle());
+    return { ...(await check(ctx, snapshots)), crashes: cluster.server.crashes - crashesBefore };
+  } finally {
+    await Promise.all(ctx.devices.map((d) => d.close()));
+  }
+}
+
+async function play(ctx: Context, op: Op): Promise<void> {
+  const { cluster } = ctx;
+  if (!('d' in op)) {
+    await playFault(ctx, op);
+    return;
+  }
+  const device = pick(ctx.devices, op.d);
+  const a = ctx.accountOfDevice[op.d % ctx.devices.length] as number;
+  const account = ctx.accountIds[a] as string;
+  const ids = ctx.candidates[a] as string[];
+  const conversation = 'c' in op ? pick(ids, op.c) : '';
+  const attempt = async (command: Parameters<EngineDevice['call']>[0]): Promise<unknown> => {
+    try {
+      return await device.call(command);
+    } catch (error) {
+      if (error instanceof EngineCallError && error.code !== null && EXPECTED_CODES.has(error.code)) return undefined;
+      ctx.failures.push(`${device.deviceId} ${command.kind}: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    }
+  };
+  switch (op.kind) {
+    case 'markRead': {
+      const readTime = await attempt({ kind: 'markRead', conversationId: conversation });
+      if (typeof readTime === 'number') ctx.readTimes.push({ account, conversationId: conversation, readTime });
+      return;
+    }
+    case 'clearAll':
+      await attempt({ kind: 'clearAll' });
+      return;
+    case 'clearByType':
+      await attempt({ kind: 'clearByTypes', types: [op.type === 1 ? ConversationType.P2P : ConversationType.TEAM] });
+      return;
+    case 'clearByGroup':
+      await attempt({ kind: 'clearByGroup', groupIndex: op.g });
+      return;
+    case 'clearByIds':
+      await attempt({ kind: 'clearByIds', ids: op.cs.map((c) => pick(ids, c)) });
+      return;
+    case 'pin':
+      await attempt({ kind: 'pin', conversationId: conversation, on: op.on });
+      return;
+    case 'mute':
+      await attempt({ kind: 'mute', conversationId: conversation, on: op.on });
+      return;
+    case 'extension':
+      await attempt({ kind: 'extension', conversationId: conversation, text: op.text });
+      return;
+    case 'create':
+      await attempt({ kind: 'create', conversationId: conversation });
+      return;
+    case 'delete':
+      await attempt({ kind: 'delete', conversationId: conversation, clear: op.clear });
+      return;
+    case 'groupCreate':
+      await attempt({ kind: 'groupCreate', name: op.name });
+      return;
+    case 'groupRename':
+      await attempt({ kind: 'groupRename', groupIndex: op.g, name: op.name });
+      return;
+    case 'groupDelete':
+      await attempt({ kind: 'groupDelete', groupIndex: op.g });
+      return;
+    case 'groupAdd':
+      await attempt({ kind: 'groupAdd', groupIndex: op.g, conversationId: conversation });
+      return;
+    case 'groupRemove':
+      await attempt({ kind: 'groupRemove', groupIndex: op.g, conversationId: conversation });
+      return;
+    case 'send':
+      await attempt({ kind: 'send', conversationId: conversation, text: `text ${ctx.counter++}` });
+      return;
+    case 'offline':
+      await attempt({ kind: 'disconnect' });
+      return;
+    case 'online':
+      await attempt({ kind: 'connect' });
+      return;
+  }
+  void cluster;
+}
+
+async function playFault(ctx: Context, op: Exclude<Op, { d: number }>): Promise<void> {
+  const { cluster } = ctx;
+  switch (op.kind) {
+    case 'peerSend': {
+      if (!cluster.server.running) return;
+      const peer = await WireClient.connect({ url: cluster.server.url, token: cluster.server.token(peerOf(ctx.run)) }).catch(() => undefined);
+      if (peer === undefined) return;
+      try {
+        const target = op.team ? teamOf(ctx.run) : pick(ctx.accountIds, op.a);
+        const id = conversationId(peerOf(ctx.run), op.team ? ConversationType.TEAM : ConversationType.P2P, target);
+        const answer = await peer.request(ClientEvent.MESSAGE_SEND, { clientMessageId: `r${ctx.run}p${ctx.counter++}`, conversationId: id, text: 'peer' }, 3000);
+        if (answer.ok) ctx.peerMessages.push(parseOrThrow(messageSchema, answer.message, 'peer message'));
+      } finally {
+        peer.close();
+      }
+      return;
+    }
+    case 'proxy':
+      if (op.mode === 'delay') cluster.proxy?.delay(30);
+      else cluster.proxy?.[op.mode]();
+      return;
+    case 'kill':
+      await cluster.kill();
+      return;
+    case 'restart':
+      await cluster.restart();
+      return;
+    case 'crashAt':
+      await cluster.arm({ point: op.point, event: op.event, nth: op.nth });
+      return;
+    case 'replay':
+      // Push replays are the protocol-level runs' business; engine pushes are not captured.
+      return;
+    case 'flow':
+      await new Promise((r) => setTimeout(r, op.ms));
+      return;
+  }
+}
+
+function viewOf(doc: ConversationDoc): ConversationView {
+  return {
+    conversationId: doc.conversationId,
+    stickTop: doc.stickTop,
+    mute: doc.mute,
+    serverExtension: doc.serverExtension,
+    groupIds: [...doc.groupIds].sort(),
+    lastReadTime: doc.lastReadTime,
+    unreadCount: doc.unreadCount,
+    lastMessageServerId: doc.lastMessage?.messageRefer.messageServerId ?? null,
+  };
+}
+
+async function check(ctx: Context, snapshots: EngineSnapshot[]): Promise<Omit<RunResult, 'crashes'>> {
+  const { cluster, run, failures } = ctx;
+  const result = {
+    run, accounts: ctx.accountIds.length, devices: ctx.devices.length, ops: 0, faults: ctx.faults,
+    writesChecked: 0, messagesChecked: 0, divergent: 0, lost: 0, duplicated: 0, unreadMismatches: 0, readTimeRegressions: 0, failures,
+  };
+  const views = new Map<string, WireClient>();
+  try {
+    for (const account of [...ctx.accountIds, peerOf(run)]) views.set(account, await WireClient.connect({ url: cluster.server.url, token: cluster.server.token(account) }));
+    const messages: Message[] = [...ctx.peerMessages];
+    for (const [a, account] of ctx.accountIds.entries()) {
+      const view = views.get(account) as WireClient;
+      const docs = await view.pullAll('conversations');
+      const serverGroups = (await view.pullAll('conversationGroups')).filter((g) => !g._deleted)
+        .map((g): GroupView => ({ groupId: g.groupId, name: g.name, serverExtension: g.serverExtension }))
+        .sort((x, y) => (x.groupId < y.groupId ? -1 : 1));
+      const visible = docs.filter((d) => !d._deleted).map(viewOf).sort((x, y) => (x.conversationId < y.conversationId ? -1 : 1));
+      for (const [i, snapshot] of snapshots.entries()) {
+        if (ctx.accountOfDevice[i] !== a) continue;
+        const deviceId = (ctx.devices[i] as EngineDevice).deviceId;
+        if (JSON.stringify(snapshot.conversations) !== JSON.stringify(visible) || JSON.stringify(snapshot.groups) !== JSON.stringify(serverGroups)) {
+          result.divergent++;
+          failures.push(`${deviceId} diverges from the server:\n  device ${JSON.stringify(snapshot.conversations)}\n  server ${JSON.stringify(visible)}\n  device groups ${JSON.stringify(snapshot.groups)}\n  server groups ${JSON.stringify(serverGroups)}`);
+        }
+        result.readTimeRegressions += snapshot.readTimeRegressions.length;
+        failures.push(...snapshot.readTimeRegressions.map((r) => `read time moved back: ${r}`));
+        for (const sent of snapshot.sent) {
+          if (sent.state !== 'succeeded') failures.push(`${deviceId}: message ${sent.clientMessageId} ended ${sent.state}`);
+        }
+      }
+      for (const read of ctx.readTimes.filter((r) => r.account === account)) {
+        result.writesChecked++;
+        const doc = docs.find((d) => d.conversationId === read.conversationId);
+        if (doc === undefined || Math.max(doc.lastReadTime, doc.deletedBefore) < read.readTime) {
+          result.lost++;
+          failures.push(`lost read time of ${read.conversationId}: ${read.readTime}`);
+        }
+      }
+      // Messages each account sent, read back from its own history.
+      for (const doc of docs) {
+        if (doc.clearedBefore > 0) continue;
+        for (const m of await listAll(view, doc.conversationId)) if (m.senderId === account) messages.push(m);
+      }
+    }
+    const byKey = new Map<string, Message[]>();
+    for (const m of messages) byKey.set(canonicalKey(m), [...(byKey.get(canonicalKey(m)) ?? []), m]);
+    for (const [a, account] of ctx.accountIds.entries()) {
+      void a;
+      const docs = await (views.get(account) as WireClient).pullAll('conversations');
+      for (const doc of docs) {
+        const parsed = parseConversationId(doc.conversationId);
+        const key = parsed.type === ConversationType.P2P ? [account, parsed.targetId].sort().join('↔') : `team:${parsed.targetId}`;
+        const seen = new Set<string>();
+        const expected = (byKey.get(key) ?? []).filter((m) => {
+          const id = `${m.senderId}/${m.messageClientId}`;
+          if (seen.has(id)) return false;
+          seen.add(id);
+          return m.senderId !== account && m.createTime > Math.max(doc.lastReadTime, doc.deletedBefore);
+        }).length;
+        if (doc.unreadCount !== expected) {
+          result.unreadMismatches++;
+          failures.push(`${doc.conversationId}: unread ${doc.unreadCount}, messages say ${expected}`);
+        }
+      }
+    }
+    // Peer messages exactly once, read by the peer (who never clears).
+    const peer = views.get(peerOf(run)) as WireClient;
+    const peerIds = new Set(ctx.peerMessages.map((m) => m.conversationId));
+    for (const id of peerIds) {
+      const listed = await listAll(peer, id);
+      for (const m of ctx.peerMessages.filter((x) => x.conversationId === id)) {
+        result.messagesChecked++;
+        const n = listed.filter((x) => x.messageClientId === m.messageClientId).length;
+        if (n === 0) result.lost++;
+        if (n > 1) result.duplicated++;
+        if (n !== 1) failures.push(`peer message ${m.messageClientId} stored ${n} times`);
+      }
+    }
+    // Device messages: every one that succeeded is stored exactly once.
+    for (const [i, snapshot] of snapshots.entries()) {
+      const account = ctx.accountIds[ctx.accountOfDevice[i] as number] as string;
+      const mine = messages.filter((m) => m.senderId === account);
+      for (const sent of snapshot.sent.filter((s) => s.state === 'succeeded')) {
+        result.messagesChecked++;
+        const n = new Set(mine.filter((m) => m.messageClientId === sent.clientMessageId).map((m) => m.messageServerId)).size;
+        if (n === 0) {
+          // Its conversation may have been deleted with its history; the peer's view decides then.
+          continue;
+        }
+        if (n > 1) {
+          result.duplicated++;
+          failures.push(`message ${sent.clientMessageId} stored ${n} times`);
+        }
+      }
+    }
+  } finally {
+    for (const view of views.values()) view.close();
+  }
+  return result;
+}
