@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * A message from another account reaches the inbox live: the row's unread badge, the total in the
  * header, the document title and the app badge all rise. Also the phone-sized layout.

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The browser suite's harness: a real server (temporary SQLite file, development sign-in) with the
  * built demo served beside it, Debian's Chromium through playwright-core, and "devices" — one
@@ -8,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { serveDemo, type DemoServer } from '@convsync/demo/tools';
+import { serveDemo, type DemoServer } from '@convsync/demo';
 import { startServer, type ConvSyncServer } from '@convsync/server';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

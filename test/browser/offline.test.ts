@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * Offline first in a real browser: the service worker opens the app with the network off, the
  * IndexedDB replica shows the list, and reads, pins and sends made offline reach the other

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * Two browser profiles signed in as the same account are two devices with their own replicas:
  * what one does shows up on the other within moments, through the real server.

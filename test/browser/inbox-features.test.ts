@@ -1,0 +1,128 @@
+/// <reference lib="dom" />
+/**
+ * The seeded inbox `npm start` shows, driven through the UI: groups (create, add a conversation,
+ * filter and count by group), mute with "ignore muted", and the server extension — each replicated
+ * to a second profile of the account.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { seedDemo } from '@convsync/demo';
+import {
+  browserAvailable,
+  launchBrowser,
+  listOrder,
+  openDevice,
+  row,
+  screenshot,
+  startProduct,
+  waitForRow,
+  waitForSyncState,
+  type Device,
+  type Product,
+} from './harness.js';
+
+const P2P = 1;
+const TEAM = 2;
+
+describe.skipIf(!browserAvailable)('the seeded demo inbox', () => {
+  let product: Product;
+  let browser: Browser;
+  const devices: Device[] = [];
+
+  beforeAll(async () => {
+    product = await startProduct();
+    await seedDemo(product.server);
+    browser = await launchBrowser();
+  });
+  afterEach(async () => {
+    for (const device of devices.splice(0)) await device.context.close();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await product?.close();
+  });
+
+  it('groups, mute with ignore-muted and the server extension work from the UI and reach the other profile', async () => {
+    const { server } = product;
+    const a = await openDevice(browser, product, { accountId: 'alice', viewport: { width: 1280, height: 800 } });
+    devices.push(a);
+    const b = await openDevice(browser, product, { accountId: 'alice' });
+    devices.push(b);
+    for (const device of [a, b]) {
+      await waitForSyncState(device.page, 'synced');
+      await waitForRow(device.page, 'alice|1|bob', { unread: '2' });
+      await waitForRow(device.page, 'alice|2|launch', { unread: '3' });
+      await waitForRow(device.page, 'alice|2|design', { unread: '2' });
+    }
+    // Newest first: bob's was the last message sent to alice.
+    expect((await listOrder(a.page))[0]).toBe('alice|1|bob');
+    await a.page.waitForFunction(() => document.title === '(10) ConvSync');
+
+    // Create a group and put the team in it.
+    await a.page.getByRole('button', { name: 'Groups', exact: true }).click();
+    await a.page.getByLabel('New group name').fill('Work');
+    await a.page.getByRole('button', { name: 'Create' }).click();
+    await a.page.locator('.group-row input').first().waitFor();
+    await a.page.locator('dialog[data-dialog="groups"]').getByRole('button', { name: 'Close' }).click();
+    const workChip = a.page.locator('[data-filter^="group-"]', { hasText: 'Work' });
+    await workChip.waitFor();
+    await row(a.page, 'alice|2|launch').getByRole('link').click();
+    await a.page.locator('[data-action="groups"]').click();
+    await a.page.getByRole('checkbox', { name: 'Work' }).check();
+    await a.page.getByRole('button', { name: 'Done' }).click();
+
+    // A new team message counts in the group's chip, on both profiles.
+    await a.page.getByRole('link', { name: /Launch crew/ }).waitFor();
+    await a.page.locator('[data-action="groups"]').waitFor();
+    await row(a.page, 'alice|1|carol').getByRole('link').click();
+    await server.sendMessage({ from: 'dave', conversationType: TEAM, targetId: 'launch', text: 'Dry run notes are up.' });
+    await waitForRow(a.page, 'alice|2|launch', { unread: '1' });
+    await workChip.locator('.chip-count', { hasText: '1' }).waitFor();
+    const bWork = b.page.locator('[data-filter^="group-"]', { hasText: 'Work' });
+    await bWork.locator('.chip-count', { hasText: '1' }).waitFor({ timeout: 20_000 });
+    await bWork.click();
+    await b.page.waitForFunction(() => document.querySelectorAll('li.row').length === 1);
+    expect(await listOrder(b.page)).toEqual(['alice|2|launch']);
+    await b.page.locator('[data-filter="all"]').click();
+
+    // Mute erin; with "ignore muted" her messages leave the counts and the list.
+    await row(a.page, 'alice|1|erin').getByRole('link').click();
+    await a.page.locator('[data-action="mute"]').click();
+    await waitForRow(a.page, 'alice|1|erin', { muted: 'true' });
+    await waitForRow(b.page, 'alice|1|erin', { muted: 'true' });
+    await row(a.page, 'alice|1|bob').getByRole('link').click();
+    await server.sendMessage({ from: 'erin', conversationType: P2P, targetId: 'alice', text: 'Small thing, no rush.' });
+    await waitForRow(a.page, 'alice|1|erin', { unread: '1' });
+    const before = Number(await a.page.locator('[data-testid="total-unread"]').textContent());
+    await a.page.getByTestId('ignore-muted').check();
+    await row(a.page, 'alice|1|erin').waitFor({ state: 'detached' });
+    await a.page.waitForFunction((count) => document.title === `(${count}) ConvSync`, before - 1);
+    await a.page.getByTestId('ignore-muted').uncheck();
+
+    // The server extension, edited on A, shows on B.
+    await a.page.locator('[data-action="extension"]').click();
+    await a.page.getByLabel(/Synced to every device/).fill('{"label":"lunch"}');
+    await a.page.getByRole('button', { name: 'Save' }).click();
+    await a.page.locator('.conversation-header .subtitle', { hasText: 'ext: {"label":"lunch"}' }).waitFor();
+    await row(b.page, 'alice|1|bob').getByRole('link').click();
+    await b.page.locator('.conversation-header .subtitle', { hasText: 'ext: {"label":"lunch"}' }).waitFor({ timeout: 20_000 });
+
+    // Pinned first, on both profiles.
+    await row(a.page, 'alice|2|launch').getByRole('link').click();
+    await a.page.locator('[data-action="pin"]').click();
+    await waitForRow(b.page, 'alice|2|launch', { pinned: 'true' });
+    expect((await listOrder(b.page))[0]).toBe('alice|2|launch');
+
+    await row(a.page, 'alice|1|bob').getByRole('link').click();
+    await a.page.locator('.message', { hasText: 'Yes! 12:30 works.' }).waitFor();
+    await screenshot(a.page, 'inbox-desktop');
+
+    // A third device, phone-sized, opens on the same state.
+    const phone = await openDevice(browser, product, { accountId: 'alice', viewport: { width: 390, height: 780 } });
+    devices.push(phone);
+    await waitForRow(phone.page, 'alice|2|launch', { pinned: 'true', unread: '0' });
+    await waitForRow(phone.page, 'alice|1|erin', { muted: 'true' });
+    expect((await listOrder(phone.page))[0]).toBe('alice|2|launch');
+    await screenshot(phone.page, 'phone-inbox-seeded');
+  });
+});
