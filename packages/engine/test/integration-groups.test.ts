@@ -54,6 +54,20 @@ describe('conversationGroupService across two devices of one account', () => {
     expect((await b.conversationService.getConversation('alice|1|eve')).groupIds).toEqual([]);
   });
 
+  it('clearUnreadCountByGroupId on one device clears that group\'s unread on the other', async () => {
+    await cluster.server.sendMessage({ from: 'bob', conversationType: 1, targetId: 'alice', text: 'one' });
+    await cluster.server.sendMessage({ from: 'eve', conversationType: 1, targetId: 'alice', text: 'two' });
+    await eventually(() => a.conversationService.getTotalUnreadCount() === 2 && b.conversationService.getTotalUnreadCount() === 2);
+    const { group } = await a.conversationGroupService.createConversationGroup('work', '', ['alice|1|bob']);
+    await eventually(async () => (await b.conversationService.getUnreadCountByFilter({ conversationGroupId: group.groupId })) === 1);
+    const totals: number[] = [];
+    b.conversationService.on('onTotalUnreadCountChanged', (n) => totals.push(n));
+    await a.conversationService.clearUnreadCountByGroupId(group.groupId);
+    await eventually(() => totals.includes(1));
+    expect((await b.conversationService.getConversation('alice|1|bob')).unreadCount).toBe(0);
+    expect((await b.conversationService.getConversation('alice|1|eve')).unreadCount).toBe(1);
+  });
+
   it('deleteConversationGroup: the other device gets onConversationGroupDeleted and the group leaves its conversations', async () => {
     const { group } = await a.conversationGroupService.createConversationGroup('work', '', ['alice|1|bob']);
     await eventually(async () => (await b.conversationService.getConversation('alice|1|bob')).groupIds.length === 1);

@@ -180,6 +180,20 @@ describe.each(['memory', 'dexie'] as const)('conversationService offline over %s
     expect(values).toEqual([['alice|1|a'], ['alice|1|b', 'alice|1|a'], ['alice|1|a*', 'alice|1|b']]);
   });
 
+  it('a listener that throws breaks neither the call nor the other listeners', async () => {
+    const harness = await services();
+    const cs = harness.conversationService;
+    const seen: string[] = [];
+    cs.on('onConversationCreated', () => {
+      throw new Error('listener bug');
+    });
+    cs.on('onConversationCreated', (c) => seen.push(c.conversationId));
+    await cs.createConversation('alice|1|bob');
+    await cs.createConversation('alice|1|eve');
+    expect(seen).toEqual(['alice|1|bob', 'alice|1|eve']);
+    expect(harness.errors.map((e) => (e as Error).message)).toEqual(['listener bug', 'listener bug']);
+  });
+
   it('unknown events and empty filters are refused with 191004', async () => {
     const { conversationService: cs } = await services();
     expect(() => cs.on('onNothing' as 'onSyncStarted', () => undefined)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_PARAMETER }));
