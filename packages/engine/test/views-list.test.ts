@@ -52,4 +52,21 @@ describe.each(['memory', 'dexie'] as const)('conversationList$ over %s storage',
     await cs.markConversationRead('alice|1|c');
     await waitFor(unread$, (l) => ids(l).join() === 'alice|1|a');
   });
+
+  it('a message waiting in the outbox shows as the last message and moves its conversation up', async () => {
+    const harness = await openServices({ accountId: 'alice', storage });
+    open.push(harness);
+    const cs = harness.conversationService;
+    const now = harness.ctx.clock.now();
+    await receive(harness, [
+      serverDoc({ conversationId: 'alice|1|a', time: now - 2000, from: 'a', unread: 0 }),
+      serverDoc({ conversationId: 'alice|1|b', time: now - 1000, from: 'b', unread: 0 }),
+    ]);
+    const list$ = cs.conversationList$();
+    await waitFor(list$, (l) => l.map((c) => c.conversationId).join() === 'alice|1|b,alice|1|a');
+    await harness.messageService.sendMessage('alice|1|a', { text: 'offline hello' });
+    const list = await waitFor(list$, (l) => l[0]?.conversationId === 'alice|1|a');
+    expect(list[0]?.lastMessage?.text).toBe('offline hello');
+    expect(list[0]?.lastMessage?.messageRefer.senderId).toBe('alice');
+  });
 });

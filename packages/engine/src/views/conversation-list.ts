@@ -110,6 +110,24 @@ export async function allDocs(collection: ConversationCollection, option: Normal
   return docs.map((d) => d._data as ConversationDoc).filter((d) => matchesOption(option, d));
 }
 
+/**
+ * A conversation with a message waiting in the outbox sorts as if that message were its last
+ * (display only: the server's sort order arrives with the delivered message).
+ */
+function withPendingFirst(docs: ConversationDoc[], local: LocalState): ConversationDoc[] {
+  let moved = false;
+  const keyed = docs.map((doc) => {
+    const pending = local.newestPendingTime(doc.conversationId);
+    if (pending === undefined || pending <= doc.sortOrder) return { doc, rank: doc.rank };
+    moved = true;
+    return { doc, rank: conversationRank(doc.stickTop, pending) };
+  });
+  if (!moved) return docs;
+  return keyed
+    .sort((a, b) => a.rank - b.rank || (a.doc.conversationId < b.doc.conversationId ? -1 : 1))
+    .map((entry) => entry.doc);
+}
+
 /** The live ordered list: current value on subscribe, then on every change, never twice the same. */
 export function conversationList$(
   mirror: ConversationMirror,
@@ -117,8 +135,7 @@ export function conversationList$(
   option: NormalOption,
 ): Observable<Conversation[]> {
   return combineLatest([mirror.docs$, local.version$]).pipe(
-    map(([docs]) => docs
-      .filter((doc) => matchesOption(option, doc))
+    map(([docs]) => withPendingFirst(docs.filter((doc) => matchesOption(option, doc)), local)
       .map((doc) => toConversation(doc, local.join(doc)))),
     distinctUntilChanged((a, b) => jsonEqual(a, b)),
   );

@@ -67,6 +67,12 @@ export class LocalState {
     return this.#extensions.get(conversationId);
   }
 
+  /** When the newest pending send of a conversation was written (estimated server time). */
+  newestPendingTime(conversationId: string): number | undefined {
+    const pending = this.#pending.get(conversationId);
+    return pending?.[pending.length - 1]?.createTime;
+  }
+
   pendingMessages(conversationId: string): readonly OutboxDoc[] {
     return this.#pending.get(conversationId) ?? [];
   }
