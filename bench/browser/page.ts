@@ -3,7 +3,7 @@
  * measurements as in Node, on Dexie over the browser's real IndexedDB. The engine is a separate
  * bundle loaded at run time (`/engine.js`), so the floor still runs where the engine is missing.
  */
-import { combineLatest, filter, firstValueFrom, timeout } from 'rxjs';
+import { Subject, combineLatest, filter, firstValueFrom, timeout } from 'rxjs';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import type { BenchEngine, EngineOptions } from '../lib/convsync.js';
 import { floorSync } from '../lib/floor-client.js';
@@ -90,14 +90,29 @@ window.convsyncBench = {
     const engine = await createEngine(request);
     try {
       const service = engine.conversationService;
-      await firstValueFrom(combineLatest([service.conversationList$(), service.totalUnreadCount$]).pipe(
-        filter(([list, unread]) => {
-          if (listAt === 0 && list.length > 0) listAt = performance.now();
-          if (unreadAt === 0 && unread === request.expected) unreadAt = performance.now();
-          return listAt !== 0 && unreadAt !== 0;
+      // Each observable is timed on its own subscription (combineLatest would hold the first back).
+      const shown = new Subject<void>();
+      const subscriptions = [
+        service.conversationList$().subscribe((list) => {
+          if (listAt === 0 && list.length > 0) {
+            listAt = performance.now();
+            shown.next();
+          }
         }),
-        timeout(60_000),
-      ));
+        service.totalUnreadCount$.subscribe((unread) => {
+          if (unreadAt === 0 && unread === request.expected) {
+            unreadAt = performance.now();
+            shown.next();
+          }
+        }),
+      ];
+      try {
+        if (listAt === 0 || unreadAt === 0) {
+          await firstValueFrom(shown.pipe(filter(() => listAt !== 0 && unreadAt !== 0), timeout(60_000)));
+        }
+      } finally {
+        for (const subscription of subscriptions) subscription.unsubscribe();
+      }
       return { listMs: listAt - start, unreadMs: unreadAt - start };
     } finally {
       await engine.close();

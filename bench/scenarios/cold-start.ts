@@ -5,7 +5,7 @@
  * `conversationList$()` has emitted the list and `totalUnreadCount$` the replica's total.
  */
 import { IDBFactory } from 'fake-indexeddb';
-import { combineLatest } from 'rxjs';
+import { Subject } from 'rxjs';
 import { createEngine, deviceOptions, engineAvailable, untilSynced } from '../lib/convsync.js';
 import { freshStorage, type DeviceStorage } from '../lib/rx.js';
 import { defineScenario, SkipScenario, type BaseRow, type Mode } from '../lib/scenario.js';
@@ -68,16 +68,28 @@ export default defineScenario<Row>({
       const engine = await createEngine(options);
       try {
         const service = engine.conversationService;
-        await waitFor(
-          combineLatest([service.conversationList$(), service.totalUnreadCount$]),
-          ([list, unread]) => {
-            if (listAt === 0 && list.length > 0) listAt = now();
-            if (unreadAt === 0 && unread === size) unreadAt = now();
-            return listAt !== 0 && unreadAt !== 0;
-          },
-          60_000,
-          'the replica to show',
-        );
+        // Each observable is timed on its own subscription (combineLatest would hold the first
+        // back until the other one emitted).
+        const shown = new Subject<void>();
+        const subscriptions = [
+          service.conversationList$().subscribe((list) => {
+            if (listAt === 0 && list.length > 0) {
+              listAt = now();
+              shown.next();
+            }
+          }),
+          service.totalUnreadCount$.subscribe((unread) => {
+            if (unreadAt === 0 && unread === size) {
+              unreadAt = now();
+              shown.next();
+            }
+          }),
+        ];
+        try {
+          if (listAt === 0 || unreadAt === 0) await waitFor(shown, () => listAt !== 0 && unreadAt !== 0, 60_000, 'the replica to show');
+        } finally {
+          for (const subscription of subscriptions) subscription.unsubscribe();
+        }
       } finally {
         await engine.close();
       }
