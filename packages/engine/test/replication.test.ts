@@ -55,6 +55,12 @@ describe('the conflict handler', () => {
   });
 });
 
+/** The server's count of answered pushes (its /metrics). */
+async function pushes(server: ConvSyncServer): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  return Number(/^convsync_pushes_total (\d+)$/m.exec(text)?.[1] ?? NaN);
+}
+
 describe.each<StorageKind>(['memory', 'dexie'])('replication over the in-memory transport (%s)', (storage) => {
   let server: ConvSyncServer;
 
@@ -75,6 +81,44 @@ describe.each<StorageKind>(['memory', 'dexie'])('replication over the in-memory 
     const page = await device.conversationService.getConversationList(0, 100);
     expect(page.conversationList).toHaveLength(60);
     expect(page.conversationList[0]?.lastMessage?.text).toBe('hello 59');
+  });
+
+  it('a fresh device stores the first sync without pushing anything back', async () => {
+    for (let i = 0; i < 30; i++) await server.sendMessage({ from: `u${i}`, conversationType: 1, targetId: 'alice', text: `hello ${i}` });
+    const before = await pushes(server);
+    const device = await inMemoryDevice(server, 'alice', { storage });
+    expect(device.conversationService.getTotalUnreadCount()).toBe(30);
+    expect(await pushes(server)).toBe(before);
+  });
+
+  it('after a first sync, server changes and local edits of those conversations still replicate both ways', async () => {
+    for (let i = 0; i < 30; i++) await server.sendMessage({ from: `u${i}`, conversationType: 1, targetId: 'alice', text: `hello ${i}` });
+    const a = await inMemoryDevice(server, 'alice', { storage });
+    const b = await inMemoryDevice(server, 'alice', { storage });
+    // stream: a new message to a conversation both devices took in their first sync
+    await server.sendMessage({ from: 'u3', conversationType: 1, targetId: 'alice', text: 'again' });
+    for (const device of [a, b]) await waitFor(device.conversationService.conversation$('alice|1|u3'), (c) => c?.unreadCount === 2);
+    // push: a local edit of such a conversation
+    await a.conversationService.stickTopConversation('alice|1|u7', true);
+    await waitFor(b.conversationService.conversation$('alice|1|u7'), (c) => c?.stickTop === true);
+    // pull after a reconnect
+    b.disconnect();
+    await server.sendMessage({ from: 'u9', conversationType: 1, targetId: 'alice', text: 'while b was away' });
+    b.connect();
+    await waitFor(b.conversationService.conversation$('alice|1|u9'), (c) => c?.lastMessage?.text === 'while b was away');
+  });
+
+  it('a conversation edited before the first sync merges with the server copy', async () => {
+    await server.sendMessage({ from: 'bob', conversationType: 1, targetId: 'alice', text: 'hi' });
+    await server.sendMessage({ from: 'carol', conversationType: 1, targetId: 'alice', text: 'hey' });
+    const device = await inMemoryDevice(server, 'alice', { storage, autoConnect: false, synced: false });
+    await device.conversationService.createConversation('alice|1|bob');
+    await device.conversationService.stickTopConversation('alice|1|bob', true);
+    device.connect();
+    await waitFor(device.conversationService.conversation$('alice|1|bob'), (c) => c?.stickTop === true && c.lastMessage?.text === 'hi');
+    await waitFor(device.conversationService.totalUnreadCount$, (n) => n === 2);
+    const other = await inMemoryDevice(server, 'alice', { storage });
+    await waitFor(other.conversationService.conversation$('alice|1|bob'), (c) => c?.stickTop === true);
   });
 
   it('a change on one device reaches the other through the stream', async () => {

@@ -17,6 +17,7 @@ import {
   Limits,
   maxStamp,
   NO_STAMP,
+  primaryKeys,
   type Checkpoint,
   type Collection,
   type CollectionDocs,
@@ -26,9 +27,10 @@ import {
 } from '@convsync/protocol';
 import { Subject, type Observable } from 'rxjs';
 import { replicateRxCollection, type RxReplicationState } from 'rxdb/plugins/replication';
-import type { RxCollection, RxReplicationPullStreamItem, WithDeleted } from 'rxdb';
+import type { RxCollection, RxReplicationPullStreamItem, RxStorageInstanceReplicationState, WithDeleted } from 'rxdb';
 import type { EngineClock } from '../clock.js';
 import type { Transport } from '../transport/transport.js';
+import { bootstrapPull, type BootstrapPage } from './bootstrap.js';
 import { withoutMeta } from './conflict.js';
 import { StreamGate } from './stream-gate.js';
 
@@ -46,6 +48,8 @@ export interface CollectionReplicationOptions<C extends Collection> {
   waitOnline: () => Promise<void>;
   /** Each failed handler call, with the error the transport raised. */
   onHandlerError: (error: unknown) => void;
+  /** The fresh-device fast path (replication/bootstrap.ts); default true. */
+  bootstrap?: boolean;
   /** Delay before RxDB retries a failed handler (ms). */
   retryTimeMs?: number;
 }
@@ -81,6 +85,8 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
   const gate = new StreamGate();
   const stream$ = new Subject<RxReplicationPullStreamItem<Doc, Checkpoint>>();
 
+  // eslint-disable-next-line prefer-const -- the handlers below read it once the replication runs
+  let state: RxReplicationState<Doc, Checkpoint>;
   const observeStamps = (docs: readonly Doc[]): void => {
     const newest = newestStamp(docs);
     if (newest !== NO_STAMP) clock.receive(newest);
@@ -107,7 +113,7 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
     }
   });
 
-  const state = replicateRxCollection<Doc, Checkpoint>({
+  state = replicateRxCollection<Doc, Checkpoint>({
     replicationIdentifier: `convsync-v1-${collection}`,
     collection: options.rxCollection,
     live: true,
@@ -120,6 +126,19 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
       stream$: stream$.asObservable(),
       handler: (checkpoint, batchSize) =>
         guarded(async () => {
+          if ((checkpoint === undefined || checkpoint === null) && options.bootstrap !== false) {
+            const boot = await bootstrapPull<Doc>({
+              rxCollection: options.rxCollection,
+              replication: state.internalReplicationState as RxStorageInstanceReplicationState<Doc> | undefined,
+              primaryKey: primaryKeys[collection],
+              fetchPage: (at) => transport.request('sync:pull', { collection, checkpoint: at, batchSize: Limits.MAX_PULL_BATCH }) as Promise<unknown> as Promise<BootstrapPage<Doc>>,
+              onPage: observeStamps,
+            });
+            if (boot !== null) {
+              gate.pulled(boot.checkpoint);
+              return { documents: boot.documents as WithDeleted<Doc>[], checkpoint: boot.checkpoint };
+            }
+          }
           const documents: Doc[] = [];
           let at: Checkpoint | null = checkpoint ?? null;
           for (;;) {

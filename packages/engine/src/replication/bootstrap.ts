@@ -1,0 +1,75 @@
+/**
+ * The fresh-device fast path of the pull. RxDB's replication writes every pulled document twice
+ * when push is on (into the collection, and its master state into the replication's meta
+ * instance), which doubles the storage work of a first sync. A device that has never pulled
+ * (RxDB's checkpoint is absent) instead takes every page straight into the collection's storage,
+ * pipelined with the next page's request, and hands RxDB only what it must see:
+ *
+ * - documents are written with the context of RxDB's own downstream writes, so the upstream
+ *   skips them (nothing is pushed back) and moves its checkpoint past them;
+ * - each carries `_meta.o` = {hash of the replication identifier, revision height 1}, RxDB's mark
+ *   of "written from the master, meta not stored yet": a later pulled change of it is applied as
+ *   usual, while a later local edit (height 2) is pushed as usual — with no assumed master, which
+ *   the server's merge does not need;
+ * - a document that already exists locally (an edit made before the first sync, or a bootstrap
+ *   interrupted and retried) is refused by the storage (409) and handed to RxDB, like the last
+ *   document of the log, so RxDB stores the final checkpoint.
+ * The writes go to the storage under RxDB's wrapper, because the wrapper would replace `_meta`.
+ */
+import { now, type RxCollection, type RxDocumentData, type RxStorageInstance, type RxStorageInstanceReplicationState } from 'rxdb';
+import type { Checkpoint } from '@convsync/protocol';
+
+export interface BootstrapPage<Doc> {
+  documents: Doc[];
+  checkpoint: Checkpoint;
+  hasMore: boolean;
+}
+
+export interface BootstrapOptions<Doc> {
+  rxCollection: RxCollection<Doc>;
+  replication: RxStorageInstanceReplicationState<Doc> | undefined;
+  primaryKey: string;
+  /** One `sync:pull` page after `checkpoint`. */
+  fetchPage: (checkpoint: Checkpoint | null) => Promise<BootstrapPage<Doc>>;
+  /** Sees every page's documents (clock, stream gate). */
+  onPage: (documents: readonly Doc[]) => void;
+}
+
+type Original<Doc> = RxStorageInstance<Doc, unknown, unknown>;
+
+/** Null when the fast path is not available (then the caller pulls the usual way). */
+export async function bootstrapPull<Doc>(options: BootstrapOptions<Doc>): Promise<{ documents: Doc[]; checkpoint: Checkpoint } | null> {
+  const { rxCollection, replication } = options;
+  const original = (rxCollection.storageInstance as unknown as { originalStorageInstance?: Original<Doc> }).originalStorageInstance;
+  if (replication === undefined || original === undefined) return null;
+  const context = await replication.downstreamBulkWriteFlag;
+  const hash = await rxCollection.database.hashFunction(replication.input.identifier);
+  const revision = `1-${hash}`;
+  const handOver: Doc[] = [];
+  let last: Doc | undefined;
+  let page = await options.fetchPage(null);
+  for (;;) {
+    // The next page travels while this one is stored.
+    const next = page.hasMore ? options.fetchPage(page.checkpoint) : undefined;
+    next?.catch(() => undefined);
+    if (page.documents.length > 0) {
+      const meta = { lwt: now(), o: { _rev: 1, hash } };
+      const rows = page.documents.map((doc) => ({
+        document: { ...doc, _meta: meta, _rev: revision, _attachments: {} } as unknown as RxDocumentData<Doc>,
+      }));
+      const result = await rxCollection.database.lockedRun(() => original.bulkWrite(rows, context));
+      if (result.error.length > 0) {
+        const refused = new Set(result.error.map((error) => error.documentId));
+        for (const doc of page.documents) {
+          if (refused.has((doc as Record<string, unknown>)[options.primaryKey] as string)) handOver.push(doc);
+        }
+      }
+      options.onPage(page.documents);
+      last = page.documents[page.documents.length - 1];
+    }
+    if (next === undefined) break;
+    page = await next;
+  }
+  if (last !== undefined && !handOver.includes(last)) handOver.push(last);
+  return { documents: handOver, checkpoint: page.checkpoint };
+}
