@@ -46,7 +46,7 @@ async function pool<T>(items: readonly T[], width: number, work: (item: T, i: nu
 }
 
 async function measure(processes: number): Promise<Record<string, number>> {
-  const cluster = await new Cluster({ processes }).start();
+  const cluster = await new Cluster({ processes, pool: 10 }).start();
   const tag = runId('b').replace(/^b_/, '');
   const devices: WireDevice[] = [];
   try {

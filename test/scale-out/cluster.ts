@@ -141,6 +141,11 @@ export interface ClusterOptions {
   processes: number;
   /** Default: the shared Redis, with a channel prefix unique to the run. */
   redisUrl?: string;
+  /**
+   * PostgreSQL connections per process (default 4: several suites share the database's 100
+   * connections when CI runs files in parallel; the bench uses the server's default, 10).
+   */
+  pool?: number;
 }
 
 /** N CLI processes + an in-process backend server, all on one schema and one channel prefix. */
@@ -156,7 +161,7 @@ export class Cluster {
 
   constructor(readonly options: ClusterOptions) {
     this.redisUrl = options.redisUrl ?? REDIS_URL;
-    this.database = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=${this.schema}`;
+    this.database = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=${this.schema}&pool=${options.pool ?? 4}`;
   }
 
   get urls(): string[] {
