@@ -1,7 +1,7 @@
 /**
  * The benchmark runner: `pnpm bench` (quick set), `--full` (large sizes), `--smoke` (tiny sizes for
  * CI: proves every benchmark runs, never fails on a missed target, publishes nothing),
- * `--only <scenario>[,<scenario>]`. Each scenario prints its table (with a progress bar while it
+ * `--only <scenario>[,<scenario>]`, `--report-only` (regenerate BENCHMARKS.md from the saved results). Each scenario prints its table (with a progress bar while it
  * runs) and writes bench/results/<scenario>.json; quick and full runs regenerate BENCHMARKS.md.
  *
  * A scenario that throws fails the run (exit 1): a benchmark that cannot run is broken. One whose
@@ -27,12 +27,17 @@ async function main(): Promise<number> {
       smoke: { type: 'boolean' },
       full: { type: 'boolean' },
       only: { type: 'string', multiple: true },
+      'report-only': { type: 'boolean' },
       help: { type: 'boolean' },
     },
     strict: true,
   });
   if (values.help === true) {
-    process.stdout.write(`usage: pnpm bench [--smoke | --full] [--only <scenario>[,<scenario>]]\nscenarios: ${scenarios.map((s) => s.name).join(', ')}\n`);
+    process.stdout.write(`usage: pnpm bench [--smoke | --full] [--only <scenario>[,<scenario>]] | --report-only (BENCHMARKS.md from the saved results)\nscenarios: ${scenarios.map((s) => s.name).join(', ')}\n`);
+    return 0;
+  }
+  if (values['report-only'] === true) {
+    process.stdout.write(`report: ${writeReport(scenarios)}\n`);
     return 0;
   }
   if (values.smoke === true && values.full === true) throw new Error('--smoke and --full exclude each other');
