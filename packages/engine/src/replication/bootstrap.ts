@@ -18,6 +18,7 @@
  */
 import { now, type RxCollection, type RxDocumentData, type RxStorageInstance, type RxStorageInstanceReplicationState } from 'rxdb';
 import type { Checkpoint } from '@convsync/protocol';
+import { withoutMeta } from './conflict.js';
 
 export interface BootstrapPage<Doc> {
   documents: Doc[];
@@ -53,23 +54,33 @@ export async function bootstrapPull<Doc>(options: BootstrapOptions<Doc>): Promis
     const next = page.hasMore ? options.fetchPage(page.checkpoint) : undefined;
     next?.catch(() => undefined);
     if (page.documents.length > 0) {
+      options.onPage(page.documents);
+      // A copy: the page's documents are turned into stored rows below.
+      last = { ...(page.documents[page.documents.length - 1] as Doc & object) };
+      // The page's documents are fresh objects of this call (parsed from the answer): they become
+      // the stored rows in place, one shared `_meta` per page, no copy per document.
       const meta = { lwt: now(), o: { _rev: 1, hash } };
-      const rows = page.documents.map((doc) => ({
-        document: { ...doc, _meta: meta, _rev: revision, _attachments: {} } as unknown as RxDocumentData<Doc>,
-      }));
+      const rows = new Array<{ document: RxDocumentData<Doc> }>(page.documents.length);
+      for (let i = 0; i < rows.length; i++) {
+        const document = page.documents[i] as unknown as Record<string, unknown>;
+        document['_meta'] = meta;
+        document['_rev'] = revision;
+        document['_attachments'] = {};
+        rows[i] = { document: document as unknown as RxDocumentData<Doc> };
+      }
       const result = await rxCollection.database.lockedRun(() => original.bulkWrite(rows, context));
       if (result.error.length > 0) {
         const refused = new Set(result.error.map((error) => error.documentId));
-        for (const doc of page.documents) {
-          if (refused.has((doc as Record<string, unknown>)[options.primaryKey] as string)) handOver.push(doc);
+        for (const row of rows) {
+          const doc = row.document as unknown as Doc & object;
+          if (refused.has((doc as Record<string, unknown>)[options.primaryKey] as string)) handOver.push(withoutMeta(doc));
         }
       }
-      options.onPage(page.documents);
-      last = page.documents[page.documents.length - 1];
     }
     if (next === undefined) break;
     page = await next;
   }
-  if (last !== undefined && !handOver.includes(last)) handOver.push(last);
+  const lastId = last === undefined ? undefined : (last as Record<string, unknown>)[options.primaryKey];
+  if (last !== undefined && !handOver.some((doc) => (doc as Record<string, unknown>)[options.primaryKey] === lastId)) handOver.push(last);
   return { documents: handOver, checkpoint: page.checkpoint };
 }
