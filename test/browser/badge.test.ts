@@ -1,7 +1,8 @@
 /// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * A message from another account reaches the inbox live: the row's unread badge, the total in the
- * header, the document title and the app badge all rise. Also the phone-sized layout.
+ * header, the document title and the app badge all rise; the phone-sized layout; the keyboard.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -25,7 +26,7 @@ function appBadge(page: Page): Promise<number | null> {
   return page.evaluate(() => (window as unknown as { __appBadge?: number }).__appBadge ?? null);
 }
 
-describe.skipIf(!browserAvailable)('messages from other accounts', () => {
+describe.skipIf(!browserAvailable)('one profile: live unread from other accounts, phone layout, keyboard', () => {
   let product: Product;
   let browser: Browser;
   const devices: Device[] = [];
@@ -78,5 +79,42 @@ describe.skipIf(!browserAvailable)('messages from other accounts', () => {
     await screenshot(page, 'phone-conversation');
     await page.waitForFunction(() => document.title === '(1) ConvSync');
     expect(await appBadge(page)).toBe(1);
+  });
+  it('the inbox works from the keyboard, and every control has an accessible name', async () => {
+    const { server } = product;
+    await server.upsertUser({ accountId: 'kim', name: 'Kim Lee' });
+    await server.sendMessage({ from: 'kim', conversationType: P2P, targetId: 'kai', text: 'First' });
+    await server.sendMessage({ from: 'erin', conversationType: P2P, targetId: 'kai', text: 'Second' });
+    const device = await openDevice(browser, product, { accountId: 'kai' });
+    devices.push(device);
+    const { page } = device;
+    await waitForRow(page, 'kai|1|kim', { unread: '1' });
+    await waitForRow(page, 'kai|1|erin', { unread: '1' });
+
+    // Arrow keys move through the rows (newest first: erin, then kim); Enter opens; Escape leaves.
+    await row(page, 'kai|1|erin').getByRole('link').focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await page.locator('section.conversation[data-conversation-id="kai|1|kim"]').waitFor();
+    await waitForRow(page, 'kai|1|kim', { unread: '0' });
+    await page.getByLabel('Message', { exact: true }).focus();
+    await page.keyboard.type('Typed without a mouse');
+    await page.keyboard.press('Enter');
+    await page.locator('.message', { hasText: 'Typed without a mouse' }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.locator('section.conversation').waitFor({ state: 'detached' });
+
+    const unnamed = await page.evaluate(() =>
+      [...document.querySelectorAll('button, a, input, textarea')]
+        .filter((element) => {
+          const labelled = element.getAttribute('aria-label') ?? '';
+          const text = element.textContent?.trim() ?? '';
+          const id = element.getAttribute('id');
+          const label = id === null ? null : document.querySelector(`label[for="${id}"]`);
+          const wrapped = element.closest('label');
+          return labelled === '' && text === '' && label === null && wrapped === null;
+        })
+        .map((element) => element.outerHTML.slice(0, 80)));
+    expect(unnamed).toEqual([]);
   });
 });

@@ -12,7 +12,8 @@ import { chromium, type Browser, type BrowserContext, type Locator, type Page } 
 import { serveDemo, type DemoServer } from '@convsync/demo';
 import { startServer, type ConvSyncServer } from '@convsync/server';
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** scripts/bootstrap.mjs exports CONVSYNC_CHROMIUM when it finds or installs Chromium. */
+export const CHROMIUM_PATH = process.env.CONVSYNC_CHROMIUM ?? process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Locally the suite needs Chromium installed; in CI it must run (a missing browser fails it). */
 export const browserAvailable = existsSync(CHROMIUM_PATH) || process.env.CI === 'true';
 export const SCREENSHOTS = join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
@@ -87,12 +88,12 @@ export function row(page: Page, conversationId: string): Locator {
 }
 
 /** Waits until the row's data attributes match (e.g. { unread: '0', pinned: 'true' }). */
-export async function waitForRow(page: Page, conversationId: string, attributes: Record<string, string>, timeout = 20_000): Promise<void> {
+export async function waitForRow(page: Page, conversationId: string, attributes: Record<string, string>, timeout = 30_000): Promise<void> {
   const selector = Object.entries(attributes).map(([key, value]) => `[data-${key}="${value}"]`).join('');
   await page.locator(`li.row[data-conversation-id="${conversationId}"]${selector}`).waitFor({ timeout });
 }
 
-export async function waitForSyncState(page: Page, state: 'synced' | 'syncing' | 'offline' | 'no-network', timeout = 20_000): Promise<void> {
+export async function waitForSyncState(page: Page, state: 'synced' | 'syncing' | 'offline' | 'no-network', timeout = 30_000): Promise<void> {
   await page.locator(`.sync-status[data-state="${state}"]`).waitFor({ timeout });
 }
 

@@ -79,7 +79,7 @@ describe.skipIf(!browserAvailable)('the seeded demo inbox', () => {
     await waitForRow(a.page, 'alice|2|launch', { unread: '1' });
     await workChip.locator('.chip-count', { hasText: '1' }).waitFor();
     const bWork = b.page.locator('[data-filter^="group-"]', { hasText: 'Work' });
-    await bWork.locator('.chip-count', { hasText: '1' }).waitFor({ timeout: 20_000 });
+    await bWork.locator('.chip-count', { hasText: '1' }).waitFor({ timeout: 30_000 });
     await bWork.click();
     await b.page.waitForFunction(() => document.querySelectorAll('li.row').length === 1);
     expect(await listOrder(b.page)).toEqual(['alice|2|launch']);
@@ -105,7 +105,7 @@ describe.skipIf(!browserAvailable)('the seeded demo inbox', () => {
     await a.page.getByRole('button', { name: 'Save' }).click();
     await a.page.locator('.conversation-header .subtitle', { hasText: 'ext: {"label":"lunch"}' }).waitFor();
     await row(b.page, 'alice|1|bob').getByRole('link').click();
-    await b.page.locator('.conversation-header .subtitle', { hasText: 'ext: {"label":"lunch"}' }).waitFor({ timeout: 20_000 });
+    await b.page.locator('.conversation-header .subtitle', { hasText: 'ext: {"label":"lunch"}' }).waitFor({ timeout: 30_000 });
 
     // Pinned first, on both profiles.
     await row(a.page, 'alice|2|launch').getByRole('link').click();

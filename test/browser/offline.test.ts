@@ -81,7 +81,7 @@ describe.skipIf(!browserAvailable)('a profile that goes offline', () => {
 
     await a.context.setOffline(false);
     await waitForSyncState(a.page, 'synced');
-    await a.page.locator('.message[data-state="succeeded"]', { hasText: TEXT }).waitFor({ timeout: 20_000 });
+    await a.page.locator('.message[data-state="succeeded"]', { hasText: TEXT }).waitFor({ timeout: 30_000 });
     await waitForRow(b.page, 'ann|1|dave', { unread: '0', pinned: 'true' });
     await row(b.page, 'ann|1|dave').locator('.row-preview', { hasText: `You: ${TEXT}` }).waitFor();
     await waitForRow(b.page, 'ann|1|erin', { unread: '1' });

@@ -74,7 +74,7 @@ describe.skipIf(!browserAvailable)('two browser profiles of one account', () => 
     await a.page.locator('[data-action="delete"]').click();
     await a.page.locator('[data-testid="confirm-delete"]').click();
     await row(a.page, 'amy|1|carol').waitFor({ state: 'detached' });
-    await row(b.page, 'amy|1|carol').waitFor({ state: 'detached', timeout: 20_000 });
+    await row(b.page, 'amy|1|carol').waitFor({ state: 'detached', timeout: 30_000 });
     expect(await listOrder(b.page)).toEqual(['amy|1|bob']);
     expect(await b.page.title()).toBe('ConvSync');
   });

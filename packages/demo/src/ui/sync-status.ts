@@ -34,9 +34,10 @@ export function SyncStatus(props: { state: SyncState; onToggle: () => void; paus
   const key = !online ? 'no-network' : props.paused ? 'no-network' : props.state;
   const label = props.paused && online ? 'Offline (paused)' : LABELS[key];
   return html`
-    <button type="button" class=${`sync-status ${key}`} data-state=${key} role="status" aria-live="polite"
+    <button type="button" class=${`sync-status ${key}`} data-state=${key} aria-pressed=${props.paused}
       title=${props.paused ? 'Sync paused: click to reconnect' : 'Click to pause sync (work offline)'}
-      onClick=${props.onToggle}>
+      aria-label=${`${label}. ${props.paused ? 'Resume sync' : 'Pause sync'}`} onClick=${props.onToggle}>
       <span class="dot" aria-hidden="true"></span>${label}
-    </button>`;
+    </button>
+    <span class="visually-hidden" role="status">Sync status: ${label}</span>`;
 }
