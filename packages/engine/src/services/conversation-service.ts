@@ -19,7 +19,7 @@ import {
 } from '../edits/conversation.js';
 import { conversation$, conversationList$, CursorBook, docsAfter } from '../views/conversation-list.js';
 import { parseFilter, parseOption, publicFilter, filterKey, type NormalFilter, type NormalOption } from '../views/filter.js';
-import { chunks, present, type ServiceCore } from './core.js';
+import { call, chunks, present, type ServiceCore } from './core.js';
 import type {
   Conversation,
   ConversationFilter,
@@ -95,15 +95,6 @@ function throwFirst(result: EditResult<ConversationDoc>): void {
   if (first.done !== true) throw first.value;
 }
 
-/** Every call argument is validated before anything async starts, but errors still reject. */
-function call<T>(task: () => Promise<T>): Promise<T> {
-  try {
-    return task();
-  } catch (error) {
-    return Promise.reject(ConvSyncError.from(error));
-  }
-}
-
 export function createConversationService(core: ServiceCore): ConversationService & { dispose(): void } {
   const { ctx, index, local } = core;
   const conversations = ctx.replica.conversations;
@@ -126,7 +117,7 @@ export function createConversationService(core: ServiceCore): ConversationServic
   async function visibleDoc(conversationId: string): Promise<ConversationDoc> {
     const found = await conversations.findOne(conversationId).exec();
     if (found === null) throw notFound(conversationId);
-    return found._data as ConversationDoc;
+    return found._data;
   }
 
   async function page(offset: number, limit: number, option: NormalOption): Promise<ConversationResult> {

@@ -1,5 +1,5 @@
 /** What the three services share: the context, the live views and the event emitters. */
-import type { ConversationDoc } from '@convsync/protocol';
+import { ConvSyncError, type ConversationDoc } from '@convsync/protocol';
 import type { EngineContext } from '../context.js';
 import type { Emitter } from '../events/emitter.js';
 import { toConversation } from '../views/conversation-object.js';
@@ -31,4 +31,16 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/**
+ * Runs a call: a synchronous throw (argument validation) becomes a rejection like any other, and
+ * anything that is not a ConvSyncError is normalised to one.
+ */
+export function call<T>(task: () => Promise<T>): Promise<T> {
+  try {
+    return task().catch((error: unknown) => Promise.reject(ConvSyncError.from(error)));
+  } catch (error) {
+    return Promise.reject(ConvSyncError.from(error));
+  }
 }

@@ -9,7 +9,7 @@ import { groupMemberEdit, requireVisible } from '../edits/conversation.js';
 import { createGroupEdit, deleteGroupEdit, groupNotFound, updateGroupEdit } from '../edits/group.js';
 import { applyEdits, applyEditsNow, exclusive, type EditResult } from '../edits/write.js';
 import { toGroup } from '../views/conversation-object.js';
-import { chunks, type ServiceCore } from './core.js';
+import { call, chunks, type ServiceCore } from './core.js';
 import type { ConversationGroup, ConversationGroupListeners, ConversationGroupResult, ConversationOperationResult } from './types.js';
 import { checkConversationIds, checkGroupId, checkGroupIds, checkName, checkServerExtension } from './validate.js';
 
@@ -33,14 +33,6 @@ export function newGroupId(): string {
   return `g-${globalThis.crypto.randomUUID()}`;
 }
 
-function call<T>(task: () => Promise<T>): Promise<T> {
-  try {
-    return task();
-  } catch (error) {
-    return Promise.reject(ConvSyncError.from(error));
-  }
-}
-
 function failures(result: EditResult<ConversationDoc>): ConversationOperationResult[] {
   return [...result.failed].map(([conversationId, error]) => ({ conversationId, error }));
 }
@@ -62,7 +54,7 @@ export function createConversationGroupService(
   async function requireGroupDoc(groupId: string): Promise<ConversationGroupDoc> {
     const found = await groups.findOne(groupId).exec();
     if (found === null) throw groupNotFound(groupId);
-    return found._data as ConversationGroupDoc;
+    return found._data;
   }
 
   function membersOf(groupId: string): number {

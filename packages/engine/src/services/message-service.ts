@@ -3,7 +3,6 @@
  * server, and reports received messages (from the conversations' change stream).
  */
 import {
-  ConvSyncError,
   MessageType,
   SendingState,
   invalidParameter,
@@ -15,7 +14,7 @@ import {
 import { createEdit } from '../edits/conversation.js';
 import { applyEdits } from '../edits/write.js';
 import type { OutboxDoc } from '../replica/types.js';
-import type { ServiceCore } from './core.js';
+import { call, type ServiceCore } from './core.js';
 import { OutboxWorker, outboxMessage, type OutboxWorkerOptions } from './outbox-worker.js';
 import type { MessageListeners, MessageListOption, SendMessageParams } from './types.js';
 import { checkConversationId } from './validate.js';
@@ -38,14 +37,6 @@ export interface MessageService {
 /** A client message id: random, valid per the protocol's id rules. */
 export function newClientMessageId(): string {
   return `m-${globalThis.crypto.randomUUID()}`;
-}
-
-function call<T>(task: () => Promise<T>): Promise<T> {
-  try {
-    return task();
-  } catch (error) {
-    return Promise.reject(ConvSyncError.from(error));
-  }
 }
 
 export function createMessageService(
