@@ -37,8 +37,9 @@ function label(value: number, unit: string): string {
 export function barChart({ title, unit, groups }: ChartOptions): string {
   const series = [...new Set(groups.flatMap((g) => g.bars.map((b) => b.series)))];
   const values = groups.flatMap((g) => g.bars.flatMap((b) => [b.min, b.max, b.median])).filter((v) => v > 0);
-  const lo = Math.floor(Math.log10(Math.min(...values, 1)));
-  const hi = Math.ceil(Math.log10(Math.max(...values, 10)));
+  // The axis spans the decades the data covers (at least one), so bars use the whole width.
+  const lo = Math.floor(Math.log10(values.length === 0 ? 1 : Math.min(...values)));
+  const hi = Math.max(lo + 1, Math.ceil(Math.log10(values.length === 0 ? 10 : Math.max(...values))));
   const left = 150;
   const plotWidth = 560;
   const barHeight = 16;
@@ -73,7 +74,7 @@ export function barChart({ title, unit, groups }: ChartOptions): string {
     const lx = left + i * 150;
     return `<rect x="${lx}" y="30" width="12" height="12" fill="${PALETTE[i % PALETTE.length] ?? '#000'}"/><text x="${lx + 18}" y="40" font-size="12">${escape(s)}</text>`;
   });
-  const width = left + plotWidth + 190;
+  const width = left + plotWidth + 290;
   const height = bottom + 10;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="12">`,
