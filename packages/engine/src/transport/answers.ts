@@ -12,7 +12,10 @@ import {
   pushAnswerSchema,
   sendMessageAnswerSchema,
   sessionInfoAnswerSchema,
+  streamEventSchema,
+  type StreamEvent,
 } from '@convsync/protocol';
+import { isPullSuccessFast, isStreamEventFast } from './fast-validate.js';
 import type { ClientEventName, ResponseOf } from './transport.js';
 
 const answerSchemas = {
@@ -28,6 +31,11 @@ const answerSchemas = {
  * not parse is a 500 (a retry may get a good one), never passed on.
  */
 export function readAnswer<E extends ClientEventName>(event: E, answer: unknown): ResponseOf<E> {
+  if (event === ClientEvent.PULL && isPullSuccessFast(answer)) {
+    // Pages are the bulk of a fresh sync: the hand-written check accepts them without copying.
+    const { ok: _ok, ...rest } = answer as Record<string, unknown>;
+    return rest as ResponseOf<E>;
+  }
   const parsed = v.safeParse(answerSchemas[event], answer);
   if (!parsed.success) {
     const first = parsed.issues[0];
@@ -66,4 +74,11 @@ export function isTerminal(error: unknown): boolean {
  */
 export function clockOffset(session: { serverTime: number }, sentAt: number, receivedAt: number): number {
   return session.serverTime + Math.max(0, receivedAt - sentAt) / 2 - receivedAt;
+}
+
+/** A validated stream event, or null when it does not match the protocol (it is then dropped). */
+export function readStreamEvent(raw: unknown): StreamEvent | null {
+  if (isStreamEventFast(raw)) return raw as StreamEvent;
+  const parsed = v.safeParse(streamEventSchema, raw);
+  return parsed.success ? parsed.output : null;
 }

@@ -6,16 +6,14 @@
  * lost connection, reopened after a backoff — as a socket would be.
  */
 import { BehaviorSubject, Subject, distinctUntilChanged, type Observable } from 'rxjs';
-import * as v from 'valibot';
 import {
   ConvSyncError,
   ErrorCode,
   PROTOCOL_VERSION,
-  streamEventSchema,
   type SessionEndpoint,
   type StreamEvent,
 } from '@convsync/protocol';
-import { clockOffset, closedError, decodeAnswer, isTerminal, offlineError } from './answers.js';
+import { clockOffset, closedError, decodeAnswer, isTerminal, offlineError, readStreamEvent } from './answers.js';
 import { defaultRetryDelay } from './backoff.js';
 import type { ClientEventName, ConnectionState, RequestOf, ResponseOf, Transport } from './transport.js';
 
@@ -132,8 +130,8 @@ export class InMemoryTransport implements Transport {
       this.#endpoint = endpoint;
       this.#unsubscribe = endpoint.onStream((raw: unknown) => {
         if (generation !== this.#generation) return;
-        const parsed = v.safeParse(streamEventSchema, wire(raw));
-        if (parsed.success) this.#stream.next(parsed.output);
+        const event = readStreamEvent(wire(raw));
+        if (event !== null) this.#stream.next(event);
         else this.#options.onError?.(new ConvSyncError(ErrorCode.PROTOCOL_MISMATCH, 'malformed stream event dropped'));
       });
       this.#attempt = 0;

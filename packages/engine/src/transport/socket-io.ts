@@ -10,16 +10,14 @@
  */
 import { BehaviorSubject, Subject, distinctUntilChanged, type Observable } from 'rxjs';
 import { io, type Socket } from 'socket.io-client';
-import * as v from 'valibot';
 import {
   ConvSyncError,
   ErrorCode,
   PROTOCOL_VERSION,
   isErrorCode,
-  streamEventSchema,
   type StreamEvent,
 } from '@convsync/protocol';
-import { clockOffset, closedError, decodeAnswer, isTerminal, offlineError } from './answers.js';
+import { clockOffset, closedError, decodeAnswer, isTerminal, offlineError, readStreamEvent } from './answers.js';
 import { defaultRetryDelay } from './backoff.js';
 import type { ClientEventName, ConnectionState, RequestOf, ResponseOf, Transport } from './transport.js';
 
@@ -153,8 +151,8 @@ export class SocketIoTransport implements Transport {
     });
     socket.on('sync:stream', (raw: unknown) => {
       if (!current()) return;
-      const parsed = v.safeParse(streamEventSchema, raw);
-      if (parsed.success) this.#stream.next(parsed.output);
+      const event = readStreamEvent(raw);
+      if (event !== null) this.#stream.next(event);
       else this.#options.onError?.(new ConvSyncError(ErrorCode.PROTOCOL_MISMATCH, 'malformed stream event dropped'));
     });
     socket.connect();
