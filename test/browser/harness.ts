@@ -57,6 +57,8 @@ export interface DeviceOptions {
   accountId: string;
   /** Default: a laptop-sized window. */
   viewport?: { width: number; height: number };
+  /** Saves a screenshot of the sign-in screen under this name. */
+  signInScreenshot?: string;
 }
 
 /**
@@ -77,6 +79,7 @@ export async function openDevice(browser: Browser, product: Product, options: De
   page.on('pageerror', (error) => console.error(`[${options.accountId} page error]`, error));
   await page.goto(`${product.demo.url}/?server=${encodeURIComponent(product.server.url)}`);
   await page.locator('#account-input').fill(options.accountId);
+  if (options.signInScreenshot !== undefined) await screenshot(page, options.signInScreenshot);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.locator('[data-testid="account"]', { hasText: options.accountId }).waitFor();
   return { context, page, accountId: options.accountId };

@@ -63,6 +63,7 @@ describe.skipIf(!browserAvailable)('the seeded demo inbox', () => {
     await a.page.getByLabel('New group name').fill('Work');
     await a.page.getByRole('button', { name: 'Create' }).click();
     await a.page.locator('.group-row input').first().waitFor();
+    await screenshot(a.page, 'groups-dialog');
     await a.page.locator('dialog[data-dialog="groups"]').getByRole('button', { name: 'Close' }).click();
     const workChip = a.page.locator('[data-filter^="group-"]', { hasText: 'Work' });
     await workChip.waitFor();
@@ -102,6 +103,7 @@ describe.skipIf(!browserAvailable)('the seeded demo inbox', () => {
     // The server extension, edited on A, shows on B.
     await a.page.locator('[data-action="extension"]').click();
     await a.page.getByLabel(/Synced to every device/).fill('{"label":"lunch"}');
+    await screenshot(a.page, 'extension-dialog');
     await a.page.getByRole('button', { name: 'Save' }).click();
     await a.page.locator('.conversation-header .subtitle', { hasText: 'ext: {"label":"lunch"}' }).waitFor();
     await row(b.page, 'alice|1|bob').getByRole('link').click();

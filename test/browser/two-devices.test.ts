@@ -46,7 +46,7 @@ describe.skipIf(!browserAvailable)('two browser profiles of one account', () => 
     await server.sendMessage({ from: 'bob', conversationType: P2P, targetId: 'amy', text: 'Are we still on for lunch?' });
     await server.sendMessage({ from: 'bob', conversationType: P2P, targetId: 'amy', text: 'I can book the usual place.' });
 
-    const a = await openDevice(browser, product, { accountId: 'amy' });
+    const a = await openDevice(browser, product, { accountId: 'amy', signInScreenshot: 'sign-in' });
     devices.push(a);
     const b = await openDevice(browser, product, { accountId: 'amy' });
     devices.push(b);

@@ -31,7 +31,7 @@ export async function seedDemo(server: ConvSyncServer): Promise<void> {
   await say('dave', P2P, 'alice', 'Sure, on it this afternoon.');
   await say('bob', TEAM, 'launch', 'Staging is green, ready for the dry run.');
   await say('carol', TEAM, 'launch', 'Great! Dry run at 10 tomorrow?');
-  await say('dave', TEAM, 'launch', 'Works for me 👍');
+  await say('dave', TEAM, 'launch', 'Works for me!');
   await say('carol', P2P, 'alice', 'Sent you the slides for Monday.');
   await say('bob', P2P, 'alice', 'Hey Alice, are we still on for lunch?');
   await say('bob', P2P, 'alice', 'I can book the usual place at 12:30.');

@@ -69,6 +69,12 @@ export function Inbox(props: { engine: Engine; session: Session; onSignOut: () =
     if (filter.kind === 'group' && !groups.some((g) => g.groupId === filter.groupId)) setFilter({ kind: 'all' });
   }, [groups, filter]);
 
+  // Background trouble no call could report (e.g. a write the server refused) still reaches the user.
+  useEffect(() => {
+    const subscription = engine.errors$.subscribe((failure) => setError(failure.desc || failure.message));
+    return () => subscription.unsubscribe();
+  }, [engine]);
+
   useEffect(() => {
     if (error === null) return undefined;
     const timer = setTimeout(() => setError(null), 6000);
