@@ -6,6 +6,8 @@
  *   pnpm soak --minutes 30
  *   pnpm soak --seed 42       replay one failing seed
  *   pnpm soak --json out.json also write the summary as JSON
+ *   pnpm soak --engines 10    run 10 % of the runs with real engines in worker threads
+ *                             (slower: each engine compiles and opens its replica)
  *
  * Each run draws a scenario from a random seed (2–5 devices of 1–3 accounts, user operations and
  * faults, server kills and crash points included) and checks every invariant of issue 4 after
@@ -16,6 +18,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
 import { Cluster } from './harness/cluster.js';
+import { runEngineScenario } from './harness/engine-run.js';
 import { runScenario, type RunResult } from './harness/run.js';
 import { scenarioArbitrary } from './harness/scenario.js';
 
@@ -26,6 +29,7 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     json: { type: 'string' },
     'max-ops': { type: 'string' },
+    engines: { type: 'string' },
   },
   strict: true,
 });
@@ -33,9 +37,11 @@ const minutes = values.minutes === undefined ? undefined : Number(values.minutes
 const maxRuns = values.seed !== undefined ? 1 : values.runs !== undefined ? Number(values.runs) : minutes === undefined ? 1000 : Number.POSITIVE_INFINITY;
 const deadline = minutes === undefined ? Number.POSITIVE_INFINITY : Date.now() + minutes * 60_000;
 const MIN_KILLS = 20;
+const enginePercent = Number(values.engines ?? 0);
 
 interface Totals {
   runs: number;
+  engineRuns: number;
   failedRuns: number;
   devices: number;
   accounts: number;
@@ -52,7 +58,7 @@ interface Totals {
 }
 
 const totals: Totals = {
-  runs: 0, failedRuns: 0, devices: 0, accounts: 0, ops: 0, faults: 0, writesChecked: 0, messagesChecked: 0,
+  runs: 0, engineRuns: 0, failedRuns: 0, devices: 0, accounts: 0, ops: 0, faults: 0, writesChecked: 0, messagesChecked: 0,
   divergent: 0, lost: 0, duplicated: 0, unreadMismatches: 0, readTimeRegressions: 0, crashes: 0,
 };
 const failures: { seed: number; report: string }[] = [];
@@ -82,13 +88,16 @@ async function main(): Promise<void> {
   await cluster.start();
   const started = Date.now();
   const arbitrary = scenarioArbitrary({ minOps: 10, maxOps: Number(values['max-ops'] ?? 40) });
+  const engineArbitrary = scenarioArbitrary({ minOps: 8, maxOps: Math.min(20, Number(values['max-ops'] ?? 20)) });
   try {
     while (totals.runs < maxRuns && Date.now() < deadline && !interrupted) {
       const seed = values.seed !== undefined ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
       let last: RunResult | undefined;
       let firstError = '';
-      const property = fc.asyncProperty(arbitrary, async (scenario) => {
-        const result = await runScenario(cluster, scenario);
+      const withEngines = Math.random() * 100 < enginePercent;
+      if (withEngines) totals.engineRuns++;
+      const property = fc.asyncProperty(withEngines ? engineArbitrary : arbitrary, async (scenario) => {
+        const result = await (withEngines ? runEngineScenario : runScenario)(cluster, scenario);
         last ??= result;
         if (result.failures.length > 0 || result.crashes > 0) {
           throw new Error(`${result.failures.slice(0, 10).join('\n')}${result.crashes > 0 ? `\nserver crashed ${result.crashes} time(s)` : ''}`);
@@ -100,7 +109,7 @@ async function main(): Promise<void> {
       if (first.failed) {
         totals.failedRuns++;
         firstError = String(first.errorInstance);
-        console.log(`\nFAILED seed ${seed} (replay: pnpm soak --seed ${seed})\n${firstError}\nshrinking…`);
+        console.log(`\nFAILED seed ${seed} (replay: pnpm soak --seed ${seed}${withEngines ? ' --engines 100' : ''})\n${firstError}\nshrinking…`);
         const shrunk = await fc.check(property, { seed, numRuns: 1, timeout: 180_000, interruptAfterTimeLimit: 5 * 60_000 });
         const report = fc.defaultReportMessage(shrunk) ?? firstError;
         failures.push({ seed, report });
@@ -135,7 +144,7 @@ async function main(): Promise<void> {
     failures,
   };
   console.log('\n\nsoak summary');
-  console.log(`  runs               ${summary.runs} (${summary.failedRuns} failed) in ${summary.minutes} min`);
+  console.log(`  runs               ${summary.runs} (${summary.engineRuns} with real engines, ${summary.failedRuns} failed) in ${summary.minutes} min`);
   console.log(`  devices            ${summary.devices} over ${summary.accounts} accounts`);
   console.log(`  faults injected    ${summary.faults} (server kills ${summary.serverKills}, crash points fired ${summary.crashPointsFired}/${summary.crashPointsArmed})`);
   console.log(`  writes checked     ${summary.writesChecked}, messages checked ${summary.messagesChecked}`);

@@ -11,7 +11,7 @@ import { ClientEvent, ConversationType, conversationId, messageSchema, parseConv
 import { accountOf, peerOf, teamOf, type Cluster } from './cluster.js';
 import { EngineCallError, EngineDevice } from './engine-device.js';
 import type { ConversationView, EngineSnapshot, GroupView } from './engine-rpc.js';
-import { canonicalKey, conversationsOf, listAll, pick, type RunResult } from './run.js';
+import { canonicalKey, conversationsOf, listAll, pick, retryPeerSends, type RunResult } from './run.js';
 import { FAULT_KINDS, type Op, type Scenario } from './scenario.js';
 import { WireClient } from './wire-client.js';
 
@@ -27,6 +27,7 @@ interface Context {
   candidates: string[][];
   readTimes: { account: string; conversationId: string; readTime: number }[];
   peerMessages: Message[];
+  peerPending: { conversationId: string; clientMessageId: string; text: string }[];
   failures: string[];
   faults: number;
   counter: number;
@@ -44,6 +45,7 @@ export async function runEngineScenario(cluster: Cluster, scenario: Scenario): P
     candidates: Array.from({ length: accounts }, (_, a) => conversationsOf(run, accounts, a)),
     readTimes: [],
     peerMessages: [],
+    peerPending: [],
     failures: [],
     faults: 0,
     counter: 0,
@@ -69,6 +71,7 @@ export async function runEngineScenario(cluster: Cluster, scenario: Scenario): P
       await play(ctx, op);
     }
     await cluster.heal();
+    await retryPeerSends(cluster, peerOf(run), ctx.peerPending, ctx.peerMessages);
     for (const device of ctx.devices) await device.call({ kind: 'connect' });
     for (const device of ctx.devices) await device.settle();
     const snapshots = [];
@@ -170,8 +173,10 @@ async function playFault(ctx: Context, op: Exclude<Op, { d: number }>): Promise<
       try {
         const target = op.team ? teamOf(ctx.run) : pick(ctx.accountIds, op.a);
         const id = conversationId(peerOf(ctx.run), op.team ? ConversationType.TEAM : ConversationType.P2P, target);
-        const answer = await peer.request(ClientEvent.MESSAGE_SEND, { clientMessageId: `r${ctx.run}p${ctx.counter++}`, conversationId: id, text: 'peer' }, 3000);
+        const request = { clientMessageId: `r${ctx.run}p${ctx.counter++}`, conversationId: id, text: 'peer' };
+        const answer = await peer.request(ClientEvent.MESSAGE_SEND, request, 3000);
         if (answer.ok) ctx.peerMessages.push(parseOrThrow(messageSchema, answer.message, 'peer message'));
+        else ctx.peerPending.push(request);
       } finally {
         peer.close();
       }
