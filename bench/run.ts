@@ -13,13 +13,13 @@ import { describeMachine, formatMachine } from './lib/machine.js';
 import { Progress } from './lib/progress.js';
 import { recordRun, writeRows, writeSvg } from './lib/results.js';
 import { writeReport } from './lib/report.js';
-import { SkipScenario, type Mode } from './lib/scenario.js';
+import { SkipScenario, type BaseRow, type Mode } from './lib/scenario.js';
 import { renderTable } from './lib/table.js';
 import { withTimeout } from './lib/time.js';
 import { scenarios } from './scenarios/index.js';
 
 /** A scenario's budget per mode: a hung benchmark must end the run, not stall CI. */
-const BUDGET_MS: Record<Mode, number> = { smoke: 60_000, quick: 600_000, full: 1_800_000 };
+const BUDGET_MS: Record<Mode, number> = { smoke: 60_000, quick: 900_000, full: 2_700_000 };
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -61,8 +61,9 @@ async function main(): Promise<number> {
     const measuredAt = new Date().toISOString();
     const loadBefore = Math.round((loadavg()[0] ?? 0) * 100) / 100;
     const load = (): [number, number] => [loadBefore, Math.round((loadavg()[0] ?? 0) * 100) / 100];
+    let kept: readonly BaseRow[] = [];
     try {
-      const rows = await withTimeout(scenario.run({ mode, progress, log }), BUDGET_MS[mode], `scenario ${scenario.name}`);
+      const rows = await withTimeout(scenario.run({ mode, progress, log, keep: (partial) => { kept = [...partial]; } }), BUDGET_MS[mode], `scenario ${scenario.name}`);
       progress.clear();
       const seconds = (performance.now() - started) / 1000;
       process.stdout.write(`\n${renderTable(scenario.columns, rows)}\n\nverdict: ${scenario.verdict(rows)}\n(${seconds.toFixed(1)} s)\n`);
@@ -83,7 +84,12 @@ async function main(): Promise<number> {
       failures++;
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
       process.stdout.write(`FAILED: ${message}\n`);
-      if (mode !== 'smoke') recordRun(machine, scenario.name, { mode, measuredAt, seconds, load: load(), failed: error instanceof Error ? error.message : String(error) });
+      if (kept.length > 0) {
+        process.stdout.write(`\n${renderTable(scenario.columns, kept)}\n(partial: the rows measured before the failure)\nrows: ${writeRows(scenario.name, mode, kept)}\n`);
+        if (mode !== 'smoke' && scenario.chart !== undefined) writeSvg(scenario.name, scenario.chart(kept));
+      }
+      const reason = `${error instanceof Error ? error.message : String(error)}${kept.length > 0 ? ' (the rows shown were measured before it)' : ''}`;
+      if (mode !== 'smoke') recordRun(machine, scenario.name, { mode, measuredAt, seconds, load: load(), failed: reason });
     }
   }
   if (mode !== 'smoke') process.stdout.write(`\nreport: ${writeReport(scenarios)}\n`);

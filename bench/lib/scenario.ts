@@ -15,6 +15,9 @@ export interface ScenarioContext {
   progress: Progress;
   /** A line on stderr (clears the progress bar first). */
   log: (message: string) => void;
+  /** Hands over the rows measured so far: if the scenario later fails or runs out of time, they
+   * are still written (marked partial) instead of losing a long run. */
+  keep: (rows: readonly BaseRow[]) => void;
 }
 
 /** A scenario could not run here (a dependency is missing); the runner reports it and goes on. */

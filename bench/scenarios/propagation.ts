@@ -54,7 +54,7 @@ export default defineScenario<Row>({
     'emits the new pin state. Changes are sequential. p50/p99/max are taken per run; the table shows their median',
     'over the runs (min–max).',
   ].join(' '),
-  async run({ mode, progress }) {
+  async run({ mode, progress, keep }) {
     if (!(await engineAvailable())) throw new SkipScenario('@convsync/engine is not available yet');
     const plan = PLAN[mode];
     const rows: Row[] = [];
@@ -101,6 +101,7 @@ export default defineScenario<Row>({
           p99Ms: figure(stats.p99),
           maxMs: figure(stats.max),
         });
+        keep(rows);
       }
       if ((await crowd.streamEvents()) === 0 && plan.crowds.some((c) => c >= 10)) {
         throw new Error('the same-account crowd received no stream event: the fan-out was not exercised');

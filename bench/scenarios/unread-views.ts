@@ -46,7 +46,7 @@ export default defineScenario<Row>({
     'device goes offline (`disconnect()`) and marks one more conversation read (`markConversationRead`); the clock runs',
     'until both emitted the decremented count. The first change of each kind is a warm-up and not counted.',
   ].join(' '),
-  async run({ mode, progress }) {
+  async run({ mode, progress, keep }) {
     if (!(await engineAvailable())) throw new SkipScenario('@convsync/engine is not available yet');
     const { sizes, changes } = PLAN[mode];
     const rows: Row[] = [];
@@ -105,6 +105,7 @@ export default defineScenario<Row>({
               progress.tick(`${both.toFixed(2)} ms`);
             }
             rows.push({ mode, change: kind, conversations: size, changes, updateMs: figure(samples.both), totalMs: figure(samples.total), ratioToSmallest: 1 });
+            keep(rows);
           }
         } finally {
           for (const s of subscriptions) s.unsubscribe();
