@@ -194,6 +194,15 @@ describe.each(['memory', 'dexie'] as const)('conversationService offline over %s
     expect(harness.errors.map((e) => (e as Error).message)).toEqual(['listener bug', 'listener bug']);
   });
 
+  it('calls after the engine closed reject with 192005', async () => {
+    const harness = await services();
+    await harness.conversationService.createConversation('alice|1|bob');
+    await harness.dispose();
+    expect(await codeOf(harness.conversationService.getConversation('alice|1|bob'))).toBe(ErrorCode.CLOSED);
+    expect(await codeOf(harness.messageService.sendMessage('alice|1|bob', { text: 'x' }))).toBe(ErrorCode.CLOSED);
+    expect(await codeOf(harness.conversationGroupService.getConversationGroupList())).toBe(ErrorCode.CLOSED);
+  });
+
   it('unknown events and empty filters are refused with 191004', async () => {
     const { conversationService: cs } = await services();
     expect(() => cs.on('onNothing' as 'onSyncStarted', () => undefined)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_PARAMETER }));

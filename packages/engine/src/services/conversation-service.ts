@@ -165,7 +165,7 @@ export function createConversationService(core: ServiceCore): ConversationServic
       filterSubscriptions.delete(key);
     },
 
-    createConversation: (conversationId) => call(async () => {
+    createConversation: (conversationId) => call(core, async () => {
       const id = checkConversationId(accountId, conversationId);
       const result = await applyEdits(conversations, [id], createEdit(clock, id));
       throwFirst(result);
@@ -174,16 +174,16 @@ export function createConversationService(core: ServiceCore): ConversationServic
       return present(core, doc);
     }),
 
-    getConversationList: (offset, limit) => call(() =>
+    getConversationList: (offset, limit) => call(core, () =>
       page(checkOffset(offset), checkLimit(limit), parseOption({}))),
 
-    getConversation: (conversationId) => call(async () =>
+    getConversation: (conversationId) => call(core, async () =>
       present(core, await visibleDoc(checkConversationId(accountId, conversationId)))),
 
-    getConversationListByOption: (offset, limit, option) => call(() =>
+    getConversationListByOption: (offset, limit, option) => call(core, () =>
       page(checkOffset(offset), checkLimit(limit), parseOption(option))),
 
-    getConversationListByIds: (conversationIds) => call(async () => {
+    getConversationListByIds: (conversationIds) => call(core, async () => {
       const ids = checkConversationIds(accountId, conversationIds);
       const found = await conversations.findByIds(ids).exec();
       return [...found.values()]
@@ -193,55 +193,55 @@ export function createConversationService(core: ServiceCore): ConversationServic
         .map((doc) => present(core, doc));
     }),
 
-    updateConversation: (conversationId, updateInfo) => call(async () => {
+    updateConversation: (conversationId, updateInfo) => call(core, async () => {
       const id = checkConversationId(accountId, conversationId);
       if (typeof updateInfo !== 'object' || updateInfo === null) throw new ConvSyncError(ErrorCode.INVALID_PARAMETER, 'updateInfo must be an object');
       const serverExtension = checkServerExtension(updateInfo.serverExtension);
       throwFirst(await applyEdits(conversations, [id], serverExtensionEdit(clock, serverExtension)));
     }),
 
-    updateConversationLocalExtension: (conversationId, localExtension) => call(async () => {
+    updateConversationLocalExtension: (conversationId, localExtension) => call(core, async () => {
       const id = checkConversationId(accountId, conversationId);
       if (typeof localExtension !== 'string') throw new ConvSyncError(ErrorCode.INVALID_PARAMETER, 'localExtension must be a string');
       await visibleDoc(id);
       await ctx.replica.localExtensions.upsert({ conversationId: id, localExtension });
     }),
 
-    deleteConversation: (conversationId, clearMessage = false) => call(async () => {
+    deleteConversation: (conversationId, clearMessage = false) => call(core, async () => {
       const id = checkConversationId(accountId, conversationId);
       throwFirst(await applyEdits(conversations, [id], deleteEdit(clock, checkBoolean(clearMessage, 'clearMessage'))));
     }),
 
-    deleteConversationListByIds: (conversationIds, clearMessage = false) => call(async () => {
+    deleteConversationListByIds: (conversationIds, clearMessage = false) => call(core, async () => {
       const ids = checkConversationIds(accountId, conversationIds);
       return failures(await edit(ids, deleteEdit(clock, checkBoolean(clearMessage, 'clearMessage'))));
     }),
 
     getTotalUnreadCount: () => index.total,
 
-    getUnreadCountByIds: (conversationIds) => call(async () => {
+    getUnreadCountByIds: (conversationIds) => call(core, async () => {
       const ids = checkConversationIds(accountId, conversationIds);
       await core.ready;
       return index.sumOf(ids);
     }),
 
-    getUnreadCountByFilter: (filter) => call(async () => {
+    getUnreadCountByFilter: (filter) => call(core, async () => {
       const normal = parseFilter(filter);
       await core.ready;
       return index.countOf(normal);
     }),
 
-    clearTotalUnreadCount: () => call(async () => {
+    clearTotalUnreadCount: () => call(core, async () => {
       await core.ready;
       throwFirst(await markRead(unreadIds(() => true)));
     }),
 
-    clearUnreadCountByIds: (conversationIds) => call(async () => {
+    clearUnreadCountByIds: (conversationIds) => call(core, async () => {
       const ids = checkConversationIds(accountId, conversationIds);
       return failures(await markRead(ids));
     }),
 
-    clearUnreadCountByGroupId: (groupId) => call(async () => {
+    clearUnreadCountByGroupId: (groupId) => call(core, async () => {
       const id = checkGroupId(groupId);
       const group = await ctx.replica.groups.findOne(id).exec();
       if (group === null) throw groupNotFound(id);
@@ -249,13 +249,13 @@ export function createConversationService(core: ServiceCore): ConversationServic
       throwFirst(await markRead(unreadIds((facts) => facts.groupIds.includes(id))));
     }),
 
-    clearUnreadCountByTypes: (types) => call(async () => {
+    clearUnreadCountByTypes: (types) => call(core, async () => {
       const wanted = checkTypes(types);
       await core.ready;
       throwFirst(await markRead(unreadIds((facts) => wanted.includes(facts.type))));
     }),
 
-    markConversationRead: (conversationId) => call(async () => {
+    markConversationRead: (conversationId) => call(core, async () => {
       const id = checkConversationId(accountId, conversationId);
       const result = await markRead([id]);
       throwFirst(result);
@@ -264,10 +264,10 @@ export function createConversationService(core: ServiceCore): ConversationServic
       return readTimeOf(doc);
     }),
 
-    getConversationReadTime: (conversationId) => call(async () =>
+    getConversationReadTime: (conversationId) => call(core, async () =>
       (await visibleDoc(checkConversationId(accountId, conversationId))).lastReadTime),
 
-    stickTopConversation: (conversationId, stickTop) => call(async () => {
+    stickTopConversation: (conversationId, stickTop) => call(core, async () => {
       const id = checkConversationId(accountId, conversationId);
       const pin = checkBoolean(stickTop, 'stickTop');
       await exclusive(conversations, async () => {
@@ -284,12 +284,12 @@ export function createConversationService(core: ServiceCore): ConversationServic
       });
     }),
 
-    getStickTopConversationList: () => call(async () => {
+    getStickTopConversationList: () => call(core, async () => {
       const docs = await conversations.find({ selector: { rank: { $lt: PINNED_BELOW } }, sort: [{ rank: 'asc' }, { conversationId: 'asc' }] }).exec();
       return docs.map((rx) => present(core, rx._data as ConversationDoc));
     }),
 
-    muteConversation: (conversationId, mute) => call(async () => {
+    muteConversation: (conversationId, mute) => call(core, async () => {
       const id = checkConversationId(accountId, conversationId);
       throwFirst(await applyEdits(conversations, [id], muteEdit(clock, checkBoolean(mute, 'mute'))));
     }),

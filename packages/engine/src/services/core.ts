@@ -1,5 +1,5 @@
 /** What the three services share: the context, the live views and the event emitters. */
-import { ConvSyncError, type ConversationDoc } from '@convsync/protocol';
+import { ConvSyncError, ErrorCode, type ConversationDoc } from '@convsync/protocol';
 import type { EngineContext } from '../context.js';
 import type { Emitter } from '../events/emitter.js';
 import { toConversation } from '../views/conversation-object.js';
@@ -19,6 +19,8 @@ export interface ServiceCore {
   readonly messageEvents: Emitter<MessageListeners>;
   /** Resolves once the views hold their initial state. */
   readonly ready: Promise<void>;
+  /** True once the services were disposed (the engine closed): calls reject with 192005. */
+  readonly closed: () => boolean;
 }
 
 /** A replica document as the app sees it, with its device-local join. */
@@ -37,7 +39,8 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
  * Runs a call: a synchronous throw (argument validation) becomes a rejection like any other, and
  * anything that is not a ConvSyncError is normalised to one.
  */
-export function call<T>(task: () => Promise<T>): Promise<T> {
+export function call<T>(core: Pick<ServiceCore, 'closed'>, task: () => Promise<T>): Promise<T> {
+  if (core.closed()) return Promise.reject(new ConvSyncError(ErrorCode.CLOSED, 'the engine was closed'));
   try {
     return task().catch((error: unknown) => Promise.reject(ConvSyncError.from(error)));
   } catch (error) {

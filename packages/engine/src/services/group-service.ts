@@ -94,7 +94,7 @@ export function createConversationGroupService(
     on: (event, listener) => core.groupEvents.on(event, listener),
     off: (event, listener) => core.groupEvents.off(event, listener),
 
-    createConversationGroup: (name, serverExtension = '', conversationIds = []) => call(async () => {
+    createConversationGroup: (name, serverExtension = '', conversationIds = []) => call(core, async () => {
       const groupName = checkName(name, 'name');
       if (groupName.length === 0) throw invalidParameter('a group needs a name');
       const extension = checkServerExtension(serverExtension);
@@ -116,7 +116,7 @@ export function createConversationGroupService(
       return { group: toGroup(group), failedList };
     }),
 
-    deleteConversationGroup: (groupId) => call(async () => {
+    deleteConversationGroup: (groupId) => call(core, async () => {
       const id = checkGroupId(groupId);
       const result = await applyEdits(groups, [id], deleteGroupEdit(clock));
       const failed = result.failed.get(id);
@@ -128,7 +128,7 @@ export function createConversationGroupService(
       }
     }),
 
-    updateConversationGroup: (groupId, name, serverExtension) => call(async () => {
+    updateConversationGroup: (groupId, name, serverExtension) => call(core, async () => {
       const id = checkGroupId(groupId);
       const update: { name?: string; serverExtension?: string } = {};
       if (name !== undefined) {
@@ -142,24 +142,24 @@ export function createConversationGroupService(
       if (failed !== undefined) throw failed;
     }),
 
-    addConversationsToGroup: (groupId, conversationIds) => call(() =>
+    addConversationsToGroup: (groupId, conversationIds) => call(core, () =>
       addTo(checkGroupId(groupId), checkConversationIds(ctx.accountId, conversationIds))),
 
-    removeConversationsFromGroup: (groupId, conversationIds) => call(async () => {
+    removeConversationsFromGroup: (groupId, conversationIds) => call(core, async () => {
       const id = checkGroupId(groupId);
       const ids = checkConversationIds(ctx.accountId, conversationIds);
       await requireGroupDoc(id);
       return failures(await applyEdits(conversations, ids, groupMemberEdit(clock, { groupId: id, member: false, requireVisible: true })));
     }),
 
-    getConversationGroup: (groupId) => call(async () => toGroup(await requireGroupDoc(checkGroupId(groupId)))),
+    getConversationGroup: (groupId) => call(core, async () => toGroup(await requireGroupDoc(checkGroupId(groupId)))),
 
-    getConversationGroupList: () => call(async () => {
+    getConversationGroupList: () => call(core, async () => {
       const docs = await groups.find().exec();
       return docs.map((rx) => rx._data as ConversationGroupDoc).sort(byCreateTime).map(toGroup);
     }),
 
-    getConversationGroupListByIds: (groupIds) => call(async () => {
+    getConversationGroupListByIds: (groupIds) => call(core, async () => {
       const ids = checkGroupIds(groupIds);
       const found = await groups.findByIds(ids).exec();
       return [...found.values()].map((rx) => rx._data as ConversationGroupDoc)

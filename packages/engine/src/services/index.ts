@@ -77,6 +77,7 @@ const GROUP_EVENTS: (keyof ConversationGroupListeners)[] = [
 const MESSAGE_EVENTS: (keyof MessageListeners)[] = ['onReceiveMessages', 'onSendMessage'];
 
 export function createServices(ctx: EngineContext, sync: SyncEvents, options: ServicesOptions = {}): Services {
+  let disposed = false;
   const onError = (error: unknown): void => ctx.reportError(error);
   const index = new UnreadIndex(ctx.replica.conversations, {
     onError,
@@ -94,6 +95,7 @@ export function createServices(ctx: EngineContext, sync: SyncEvents, options: Se
     groupEvents: new Emitter<ConversationGroupListeners>({ names: GROUP_EVENTS, onError }),
     messageEvents: new Emitter<MessageListeners>({ names: MESSAGE_EVENTS, onError }),
     ready: Promise.all([index.ready, local.ready]).then(() => undefined),
+    closed: () => disposed,
   };
   const subscriptions: Subscription[] = [
     startChangeEvents(core),
@@ -113,7 +115,6 @@ export function createServices(ctx: EngineContext, sync: SyncEvents, options: Se
   });
   const conversationGroupService = createConversationGroupService(core,
     options.newGroupId === undefined ? {} : { newGroupId: options.newGroupId });
-  let disposed = false;
   return {
     conversationService,
     conversationGroupService,

@@ -51,7 +51,7 @@ export function createMessageService(
     on: (event, listener) => core.messageEvents.on(event, listener),
     off: (event, listener) => core.messageEvents.off(event, listener),
 
-    sendMessage: (conversationId, params) => call(async () => {
+    sendMessage: (conversationId, params) => call(core, async () => {
       const id = checkConversationId(ctx.accountId, conversationId);
       if (typeof params !== 'object' || params === null) throw invalidParameter('params must be an object');
       const request = parseOrThrow(sendMessageRequestSchema, {
@@ -83,7 +83,7 @@ export function createMessageService(
       return outboxMessage(ctx.accountId, doc, SendingState.SENDING);
     }),
 
-    getMessageList: (conversationId, option) => call(async () => {
+    getMessageList: (conversationId, option) => call(core, async () => {
       const id = checkConversationId(ctx.accountId, conversationId);
       if (typeof option !== 'object' || option === null) throw invalidParameter('option must be an object');
       const request = parseOrThrow(messageListRequestSchema, {
