@@ -90,6 +90,11 @@ function failures(result: EditResult<ConversationDoc>): ConversationOperationRes
   return [...result.failed].map(([conversationId, error]) => ({ conversationId, error }));
 }
 
+/** For "mark whatever is unread" calls: a conversation deleted meanwhile is not a failure. */
+function throwUnexpected(result: EditResult<ConversationDoc>): void {
+  for (const error of result.failed.values()) if (error.code !== ErrorCode.CONVERSATION_NOT_FOUND) throw error;
+}
+
 function throwFirst(result: EditResult<ConversationDoc>): void {
   const first = result.failed.values().next();
   if (first.done !== true) throw first.value;
@@ -233,7 +238,7 @@ export function createConversationService(core: ServiceCore): ConversationServic
 
     clearTotalUnreadCount: () => call(core, async () => {
       await core.ready;
-      throwFirst(await markRead(unreadIds(() => true)));
+      throwUnexpected(await markRead(unreadIds(() => true)));
     }),
 
     clearUnreadCountByIds: (conversationIds) => call(core, async () => {
@@ -246,13 +251,13 @@ export function createConversationService(core: ServiceCore): ConversationServic
       const group = await ctx.replica.groups.findOne(id).exec();
       if (group === null) throw groupNotFound(id);
       await core.ready;
-      throwFirst(await markRead(unreadIds((facts) => facts.groupIds.includes(id))));
+      throwUnexpected(await markRead(unreadIds((facts) => facts.groupIds.includes(id))));
     }),
 
     clearUnreadCountByTypes: (types) => call(core, async () => {
       const wanted = checkTypes(types);
       await core.ready;
-      throwFirst(await markRead(unreadIds((facts) => wanted.includes(facts.type))));
+      throwUnexpected(await markRead(unreadIds((facts) => wanted.includes(facts.type))));
     }),
 
     markConversationRead: (conversationId) => call(core, async () => {
