@@ -1,5 +1,4 @@
 /** The document schema of each replicated collection. */
-import * as v from 'valibot';
 import { Collection } from '../documents/collections.js';
 import { conversationDocSchema, type ConversationDoc } from '../documents/conversation.js';
 import { conversationGroupDocSchema, type ConversationGroupDoc } from '../documents/group.js';
