@@ -112,7 +112,7 @@ export function parseOptions(input: unknown): ParsedOptions {
   if (options['urls'] !== undefined) {
     const list = options['urls'];
     if (!Array.isArray(list) || !list.every(isUrl)) throw invalidParameter('urls must be a list of http(s) or ws(s) URLs');
-    for (const url of list as string[]) if (!urls.includes(url)) urls.push(url);
+    for (const url of list) if (!urls.includes(url)) urls.push(url);
   }
   const transport = options['transport'];
   if (transport !== undefined && typeof transport !== 'function') throw invalidParameter('transport must be a factory function');
@@ -160,11 +160,11 @@ export function parseOptions(input: unknown): ParsedOptions {
     storage: storage as ParsedOptions['storage'],
     indexedDB,
     IDBKeyRange: keyRange,
-    databaseName: databaseName as string | undefined,
-    deviceId: deviceId as string | undefined,
+    databaseName: databaseName,
+    deviceId: deviceId,
     now: (now as (() => number) | undefined) ?? Date.now,
     transport: transport as ParsedOptions['transport'],
-    autoConnect: (autoConnect as boolean | undefined) ?? true,
-    requestTimeoutMs: timeout as number | undefined,
+    autoConnect: (autoConnect) ?? true,
+    requestTimeoutMs: timeout,
   };
 }

@@ -27,7 +27,7 @@ import {
 } from '@convsync/protocol';
 import { Subject, type Observable } from 'rxjs';
 import { replicateRxCollection, type RxReplicationState } from 'rxdb/plugins/replication';
-import type { RxCollection, RxReplicationPullStreamItem, RxStorageInstanceReplicationState, WithDeleted } from 'rxdb';
+import type { RxCollection, RxReplicationPullStreamItem } from 'rxdb';
 import type { EngineClock } from '../clock.js';
 import type { Transport } from '../transport/transport.js';
 import { bootstrapPull, type BootstrapPage } from './bootstrap.js';
@@ -85,8 +85,6 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
   const gate = new StreamGate();
   const stream$ = new Subject<RxReplicationPullStreamItem<Doc, Checkpoint>>();
 
-  // eslint-disable-next-line prefer-const -- the handlers below read it once the replication runs
-  let state: RxReplicationState<Doc, Checkpoint>;
   const observeStamps = (docs: readonly Doc[]): void => {
     const newest = newestStamp(docs);
     if (newest !== NO_STAMP) clock.receive(newest);
@@ -107,13 +105,14 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
     const decision = gate.decide(event as typeof event & { documents: Doc[] });
     if (decision.kind === 'forward') {
       observeStamps(decision.documents);
-      stream$.next({ documents: decision.documents as WithDeleted<Doc>[], checkpoint: decision.checkpoint });
+      stream$.next({ documents: decision.documents, checkpoint: decision.checkpoint });
     } else if (decision.kind === 'resync') {
       stream$.next('RESYNC');
     }
   });
 
-  state = replicateRxCollection<Doc, Checkpoint>({
+  // The handlers read `state` only once the replication runs (after this initializer).
+  const state: RxReplicationState<Doc, Checkpoint> = replicateRxCollection<Doc, Checkpoint>({
     replicationIdentifier: `convsync-v1-${collection}`,
     collection: options.rxCollection,
     live: true,
@@ -129,14 +128,14 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
           if ((checkpoint === undefined || checkpoint === null) && options.bootstrap !== false) {
             const boot = await bootstrapPull<Doc>({
               rxCollection: options.rxCollection,
-              replication: state.internalReplicationState as RxStorageInstanceReplicationState<Doc> | undefined,
+              replication: state.internalReplicationState,
               primaryKey: primaryKeys[collection],
               fetchPage: (at) => transport.request('sync:pull', { collection, checkpoint: at, batchSize: Limits.MAX_PULL_BATCH }) as Promise<unknown> as Promise<BootstrapPage<Doc>>,
               onPage: observeStamps,
             });
             if (boot !== null) {
               gate.pulled(boot.checkpoint);
-              return { documents: boot.documents as WithDeleted<Doc>[], checkpoint: boot.checkpoint };
+              return { documents: boot.documents, checkpoint: boot.checkpoint };
             }
           }
           const documents: Doc[] = [];
@@ -150,7 +149,7 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
           }
           gate.pulled(at);
           observeStamps(documents);
-          return { documents: documents as WithDeleted<Doc>[], checkpoint: at };
+          return { documents: documents, checkpoint: at };
         }),
     },
     push: {
@@ -164,7 +163,7 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
           const answer = await transport.request('sync:push', { collection, rows: payload } as never);
           const conflicts = answer.conflicts as Doc[];
           observeStamps(conflicts);
-          return conflicts as WithDeleted<Doc>[];
+          return conflicts;
         }),
     },
   });

@@ -8,7 +8,7 @@
  * At each connect: `started$`, 'RESYNC' on both collections (pull from the checkpoint, push from
  * the upstream checkpoint), then `finished$` once RxDB reports both in sync on that connection.
  */
-import { BehaviorSubject, Subject, distinctUntilChanged, filter, firstValueFrom, map, race, type Observable, type Subscription } from 'rxjs';
+import { BehaviorSubject, Subject, distinctUntilChanged, filter, firstValueFrom, map, race, type Subscription } from 'rxjs';
 import { Collection, ConvSyncError, ErrorCode } from '@convsync/protocol';
 import type { EngineClock } from '../clock.js';
 import type { Replica } from '../replica/types.js';
@@ -143,7 +143,7 @@ export function startSync(options: SyncOptions): Sync {
   }));
 
   return {
-    syncState$: state$.pipe(distinctUntilChanged()) as Observable<SyncState>,
+    syncState$: state$.pipe(distinctUntilChanged()),
     started$: started$.asObservable(),
     finished$: finished$.asObservable(),
     failed$: failed$.asObservable(),
