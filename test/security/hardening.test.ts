@@ -22,6 +22,7 @@ function largestDoc(i: number): ConversationDoc {
   });
 }
 
+/** The engine's push batch (packages/engine/src/replication/collection.ts, PUSH_BATCH_SIZE). */
 const PUSH_BATCH = 100;
 
 describe('security: hardening', () => {
@@ -34,7 +35,7 @@ describe('security: hardening', () => {
   it('the frame limit is near the largest real batch: a full batch passes, twice its size is refused', async () => {
     server = new ServerProcess();
     await server.start();
-    // A device pushes in batches of PUSH_BATCH rows (RxDB's default push batchSize). NOTE: the
+    // A device pushes in batches of PUSH_BATCH rows (the engine's PUSH_BATCH_SIZE). NOTE: the
     // protocol allows MAX_PUSH_ROWS (500) rows, and 500 maximal rows are ~3.9 MB, over the
     // server's 1.5 MB frame limit: a client must cap its push batches (reported in issue 4).
     const rows = Array.from({ length: PUSH_BATCH }, (_, i) => ({ assumedMasterState: largestDoc(i), newDocumentState: largestDoc(i) }));
