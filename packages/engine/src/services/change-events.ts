@@ -14,7 +14,6 @@ import {
   type ConversationGroupDoc,
   type Message,
 } from '@convsync/protocol';
-import { stripMeta } from '../edits/write.js';
 import { toConversation, toGroup } from '../views/conversation-object.js';
 import { present, type ServiceCore } from './core.js';
 import type { Conversation } from './types.js';
@@ -39,8 +38,10 @@ function receivedMessage(doc: ConversationDoc): Message | null {
   };
 }
 
-function plain<T extends { _deleted: boolean }>(data: RxDocumentData<T> | null | undefined): T | null {
-  return data === null || data === undefined ? null : stripMeta(data);
+// Change events carry RxDB's document data (the document plus `_meta`, `_rev`, `_attachments`):
+// every reader below only reads fields, so it is used as is — no copy per pulled document.
+function orNull<T>(data: RxDocumentData<T> | null | undefined): RxDocumentData<T> | null {
+  return data ?? null;
 }
 
 export function startChangeEvents(core: ServiceCore): Subscription {
@@ -64,8 +65,8 @@ export function startChangeEvents(core: ServiceCore): Subscription {
     const wantGroups = ge.has('onConversationsAddedToGroup') || ge.has('onConversationsRemovedFromGroup');
     const wantReceived = core.messageEvents.has('onReceiveMessages');
     for (const event of bulk.events) {
-      const next = stripMeta(event.documentData);
-      const prev = plain(event.previousDocumentData);
+      const next = event.documentData;
+      const prev = orNull(event.previousDocumentData);
       const wasVisible = prev !== null && !prev._deleted;
       const isVisible = !next._deleted;
       if (!wasVisible && isVisible) {
@@ -106,8 +107,8 @@ export function startChangeEvents(core: ServiceCore): Subscription {
   function onGroups(bulk: RxChangeEventBulk<ConversationGroupDoc>): void {
     const ge = core.groupEvents;
     for (const event of bulk.events) {
-      const next = stripMeta(event.documentData);
-      const prev = plain(event.previousDocumentData);
+      const next = event.documentData;
+      const prev = orNull(event.previousDocumentData);
       const wasVisible = prev !== null && !prev._deleted;
       if (!wasVisible && !next._deleted) ge.emit('onConversationGroupCreated', toGroup(next));
       else if (wasVisible && next._deleted) ge.emit('onConversationGroupDeleted', next.groupId);

@@ -10,7 +10,6 @@
 import { BehaviorSubject, filter, type Observable, type Subscription } from 'rxjs';
 import type { RxChangeEventBulk, RxDocumentData } from 'rxdb';
 import type { ConversationDoc } from '@convsync/protocol';
-import { stripMeta } from '../edits/write.js';
 import type { ConversationCollection } from '../replica/types.js';
 import type { UnreadIndex } from './unread-index.js';
 
@@ -98,7 +97,8 @@ export class ConversationMirror {
       const height = heightOf(data._rev);
       const held = this.#held.get(data.conversationId);
       if (held !== undefined && held.height >= height) continue;
-      this.#held.set(data.conversationId, { height, doc: data._deleted ? null : stripMeta(data) });
+      // Held as RxDB gave it (meta included): readers only read fields, so no copy.
+      this.#held.set(data.conversationId, { height, doc: data._deleted ? null : data });
       changed = true;
     }
     if (changed) this.#sorted = null;
