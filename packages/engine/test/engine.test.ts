@@ -114,6 +114,23 @@ describe('sync state and events', () => {
   });
 });
 
+describe('a session that ends', () => {
+  it('an expired token ends the session: state error with onSyncFailed 302, and the replica still works', async () => {
+    server = await startServer({ database: ':memory:', port: 0 });
+    const engine = track(await createConversationEngine({
+      url: server.url,
+      token: await server.issueToken('alice', { expiresInSeconds: 2 }),
+      databaseName: uniqueName('expiry'),
+    }));
+    await synced(engine);
+    const failed = new Promise<number>((resolve) => engine.conversationService.on('onSyncFailed', (error) => resolve(error.code)));
+    await waitFor(engine.syncState$, (state) => state === 'error', 10_000);
+    expect(await failed).toBe(ErrorCode.AUTH_FAILED);
+    await engine.conversationService.createConversation('alice|1|bob');
+    expect((await engine.conversationService.getConversation('alice|1|bob')).conversationId).toBe('alice|1|bob');
+  });
+});
+
 describe('the replica across restarts', () => {
   it('keeps its generated device id', async () => {
     server = await startServer({ database: ':memory:', port: 0 });
