@@ -54,6 +54,41 @@ describe('named behaviours', () => {
     await eventually(async () => (await alice.conversationService.getConversation('alice|1|bob')).lastMessage?.messageRefer.messageServerId !== '');
   });
 
+  it('the 101st pin fails with 110303, and the other device holds the 100 pins', async () => {
+    cluster = await startCluster();
+    const a = await cluster.device('alice');
+    const b = await cluster.device('alice');
+    for (let i = 0; i <= 100; i++) await a.conversationService.createConversation(`alice|1|p${i}`);
+    for (let i = 0; i < 100; i++) await a.conversationService.stickTopConversation(`alice|1|p${i}`, true);
+    const refused = await a.conversationService.stickTopConversation('alice|1|p100', true).then(() => 0, (e: { code: number }) => e.code);
+    expect(refused).toBe(110303);
+    await eventually(async () => (await b.conversationService.getStickTopConversationList()).length === 100, 20_000);
+    expect((await b.conversationService.getConversation('alice|1|p100')).stickTop).toBe(false);
+  });
+
+  it('a page cursor never repeats or skips, while new conversations arrive during paging', async () => {
+    cluster = await startCluster();
+    const server = cluster.server;
+    for (let i = 0; i < 120; i++) await server.sendMessage({ from: `u${i}`, conversationType: 1, targetId: 'alice', text: `m${i}` });
+    const b = await cluster.device('alice');
+    await eventually(() => b.conversationService.getTotalUnreadCount() === 120);
+    const seen: string[] = [];
+    let offset = 0;
+    for (let page = 0; ; page++) {
+      const result = await b.conversationService.getConversationList(offset, 25);
+      seen.push(...result.conversationList.map((c) => c.conversationId));
+      if (result.finished) break;
+      offset = result.offset;
+      // A newcomer lands at the top, before the cursor.
+      await server.sendMessage({ from: `new${page}`, conversationType: 1, targetId: 'alice', text: 'late' });
+      await eventually(async () => (await b.conversationService.getConversation(`alice|1|new${page}`).catch(() => null)) !== null);
+    }
+    const original = seen.filter((id) => !id.includes('|new'));
+    expect(original).toHaveLength(120);
+    expect(new Set(original).size).toBe(120);
+    expect(original).toEqual(Array.from({ length: 120 }, (_, i) => `alice|1|u${119 - i}`));
+  });
+
   describe.each<StorageKind>(['memory', 'dexie'])('core subset over %s storage', (storage) => {
     it('syncs, edits, survives a reopen and keeps unread right', async () => {
       cluster = await startCluster();
