@@ -210,6 +210,22 @@ describe('conversationService across two devices of one account', () => {
     expect(counts.filter(([, n]) => n === 0)).toHaveLength(1);
   });
 
+  it('a second account sees the message but none of alice\'s edits', async () => {
+    const bob = await cluster.device('bob');
+    const sent = await bob.messageService.sendMessage('bob|1|alice', { text: 'hi alice' });
+    expect(sent.sendingState).toBe('sending');
+    await onB('alice|1|bob', (c) => c.unreadCount === 1 && c.lastMessage?.text === 'hi alice');
+    await eventually(async () => (await bob.conversationService.getConversation('bob|1|alice').catch(() => null))?.lastMessage?.text === 'hi alice');
+    await a.conversationService.stickTopConversation('alice|1|bob', true);
+    await a.conversationService.updateConversation('alice|1|bob', { serverExtension: 'alice only' });
+    await a.conversationService.markConversationRead('alice|1|bob');
+    await onB('alice|1|bob', (c) => c.stickTop && c.serverExtension === 'alice only' && c.unreadCount === 0);
+    const bobs = await bob.conversationService.getConversation('bob|1|alice');
+    expect(bobs).toMatchObject({ stickTop: false, serverExtension: '', unreadCount: 0 });
+    expect(bob.conversationService.getTotalUnreadCount()).toBe(0);
+    expect(await codeOf(bob.conversationService.getConversation('alice|1|bob'))).toBe(ErrorCode.INVALID_PARAMETER);
+  });
+
   it('getConversationListByOption and conversationList$ agree on both devices', async () => {
     await cluster.server.sendMessage({ from: 'bob', conversationType: 1, targetId: 'alice', text: 'x' });
     await a.conversationService.createConversation('alice|1|eve');
