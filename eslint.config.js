@@ -59,6 +59,8 @@ export default defineConfig(
     'packages/demo/public/',
     'bench/results/',
     'tmp/',
+    // Scratch files (measurements, profiles) that never get committed.
+    '**/*.tmp.{ts,js,mjs}',
   ]),
 
   // Type-aware correctness rules for every TypeScript and JavaScript file.
