@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import { startServer, type ConvSyncServer } from '@convsync/server';
-import { ErrorCode } from '@convsync/protocol';
+import { ErrorCode } from '../src/index.js';
 import { firstValueFrom, toArray, take } from 'rxjs';
-import { createConversationEngine, type ConversationEngine } from '../src/index.js';
+import { ConversationType, conversationId, createConversationEngine, parseConversationId, type ConversationEngine } from '../src/index.js';
 import { closeAll, inMemoryDevice, synced, track, uniqueName } from './engine.helpers.js';
 import { codeOf, waitFor } from './services.helpers.js';
 
@@ -167,6 +167,22 @@ describe('several server URLs', () => {
     }));
     await synced(engine, 15_000);
     expect(engine.conversationService.getTotalUnreadCount()).toBe(1);
+  });
+});
+
+describe('conversation ids', () => {
+  it('conversationIdUtil is bound to the engine account; the root helpers need no engine', async () => {
+    server = await startServer({ database: ':memory:', port: 0 });
+    const engine = await inMemoryDevice(server, 'alice', { autoConnect: false });
+    const util = engine.conversationIdUtil;
+    expect(util.p2pConversationId('bob')).toBe('alice|1|bob');
+    expect(util.teamConversationId('t1')).toBe('alice|2|t1');
+    expect(util.superTeamConversationId('s1')).toBe('alice|3|s1');
+    expect(util.parseConversationType('alice|2|t1')).toBe(ConversationType.TEAM);
+    expect(util.parseConversationTargetId('alice|3|s1')).toBe('s1');
+    expect(() => util.parseConversationType('nonsense')).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_PARAMETER }));
+    expect(conversationId('bob', ConversationType.P2P, 'alice')).toBe('bob|1|alice');
+    expect(parseConversationId('bob|1|alice')).toEqual({ selfId: 'bob', type: ConversationType.P2P, targetId: 'alice' });
   });
 });
 
