@@ -54,6 +54,23 @@ describe('named behaviours', () => {
     await eventually(async () => (await alice.conversationService.getConversation('alice|1|bob')).lastMessage?.messageRefer.messageServerId !== '');
   });
 
+  it('messages sent while the server restarts are delivered once each, in order', async () => {
+    cluster = await startCluster({ file: true });
+    const alice = await cluster.device('alice');
+    const sent: Message[] = [];
+    alice.messageService.on('onSendMessage', (m) => sent.push(m));
+    await alice.messageService.sendMessage('alice|1|bob', { text: 'before' });
+    await eventually(() => sent.length === 1);
+    const restart = cluster.restartServer();
+    for (let i = 0; i < 3; i++) await alice.messageService.sendMessage('alice|1|bob', { text: `during ${i}` });
+    await restart;
+    await eventually(() => sent.filter((m) => m.sendingState === 'succeeded').length === 4, 20_000);
+    await synced(alice, 20_000);
+    const history = await alice.messageService.getMessageList('alice|1|bob', { limit: 10 });
+    expect(history.map((m) => m.text)).toEqual(['during 2', 'during 1', 'during 0', 'before']);
+    expect(sent.map((m) => m.sendingState)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+  });
+
   it('the 101st pin fails with 110303, and the other device holds the 100 pins', async () => {
     cluster = await startCluster();
     const a = await cluster.device('alice');
