@@ -16,7 +16,8 @@
  * 5. The task: `start` → `pnpm run start:product` (server + demo on SQLite), `test` →
  *    `pnpm run test:all`, `setup` → nothing more. Extra arguments are passed on.
  *
- * Exit status is the task's; SIGINT/SIGTERM are forwarded so the server shuts down gracefully.
+ * Exit status is the task's; SIGINT/SIGTERM/SIGHUP reach every process of the task (its own process
+ * group), so the server shuts down gracefully however the signal arrives.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -108,16 +109,27 @@ function ensureChromium() {
 }
 
 /**
- * Runs the task in a child process, forwarding SIGINT/SIGTERM so it can shut down cleanly.
+ * Runs the task in its own process group and forwards SIGINT/SIGTERM/SIGHUP to the whole group.
+ *
+ * Why a group: the task is a chain (pnpm → sh → node → server, vite…) and neither pnpm nor sh
+ * passes a signal on, so a signal sent to this process alone (a service manager, `kill <pid>`,
+ * npm on SIGTERM) would leave the server running. Signalling the group reaches every process, as
+ * Ctrl-C in a terminal does. stdin is not given to the task: a background group reading the
+ * terminal would be stopped.
  * @param {string} cmd
  * @param {string[]} args
  */
 function runForwardingSignals(cmd, args) {
-  const child = spawn(cmd, args, { cwd: root, env, stdio: 'inherit' });
+  const child = spawn(cmd, args, { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
   /** @param {NodeJS.Signals} signal */
-  const forward = (signal) => { child.kill(signal); };
-  process.on('SIGINT', forward);
-  process.on('SIGTERM', forward);
+  const forward = (signal) => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, signal);
+    } catch {
+      // The group is already gone.
+    }
+  };
+  for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) process.on(signal, forward);
   child.on('error', (error) => {
     console.error(`bootstrap: cannot run ${cmd}: ${error.message}`);
     process.exit(127);
