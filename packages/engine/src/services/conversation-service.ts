@@ -49,7 +49,25 @@ const PINNED_BELOW = conversationRank(false, Number.MAX_SAFE_INTEGER);
 /** Rows per local write when a call touches many conversations (clear all unread, …). */
 const WRITE_CHUNK = 500;
 
-/** The conversation service of the public API (SPEC §1.1). */
+/**
+ * The conversation service of the public API (SPEC §1.1). Every call works offline on the
+ * device's replica and replicates later; calls reject with a ConvSyncError (SPEC §5).
+ *
+ * @example
+ * ```ts
+ * const cs = engine.conversationService;
+ * cs.on('onTotalUnreadCountChanged', (count) => setBadge(count));
+ * let offset = 0;
+ * for (;;) {
+ *   const page = await cs.getConversationList(offset, 50); // pinned first, then newest first
+ *   render(page.conversationList);
+ *   if (page.finished) break;
+ *   offset = page.offset; // a cursor: pages never repeat or skip
+ * }
+ * await cs.markConversationRead('alice|1|bob');
+ * cs.conversationList$({ onlyUnread: true }).subscribe(renderUnread);
+ * ```
+ */
 export interface ConversationService {
   on<K extends keyof ConversationListeners>(event: K, listener: ConversationListeners[K]): void;
   off<K extends keyof ConversationListeners>(event: K, listener?: ConversationListeners[K]): void;

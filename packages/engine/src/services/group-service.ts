@@ -13,6 +13,16 @@ import { call, chunks, type ServiceCore } from './core.js';
 import type { ConversationGroup, ConversationGroupListeners, ConversationGroupResult, ConversationOperationResult } from './types.js';
 import { checkConversationIds, checkGroupId, checkGroupIds, checkName, checkServerExtension } from './validate.js';
 
+/**
+ * Conversation groups (folders), SPEC §1.2: replicated like conversations.
+ *
+ * @example
+ * ```ts
+ * const { group, failedList } = await engine.conversationGroupService
+ *   .createConversationGroup('Work', '', ['alice|2|team1']);
+ * const unread = await engine.conversationService.getUnreadCountByFilter({ conversationGroupId: group.groupId });
+ * ```
+ */
 export interface ConversationGroupService {
   on<K extends keyof ConversationGroupListeners>(event: K, listener: ConversationGroupListeners[K]): void;
   off<K extends keyof ConversationGroupListeners>(event: K, listener?: ConversationGroupListeners[K]): void;

@@ -19,6 +19,18 @@ import { OutboxWorker, outboxMessage, type OutboxWorkerOptions } from './outbox-
 import type { MessageListeners, MessageListOption, SendMessageParams } from './types.js';
 import { checkConversationId } from './validate.js';
 
+/**
+ * Messages, SPEC §1.3: sending works offline (an outbox delivers exactly once when online).
+ *
+ * @example
+ * ```ts
+ * const ms = engine.messageService;
+ * ms.on('onReceiveMessages', (messages) => notify(messages));
+ * ms.on('onSendMessage', (m) => console.log(m.messageClientId, m.sendingState)); // 'succeeded' | 'failed'
+ * const message = await ms.sendMessage('alice|1|bob', { text: 'hi' }); // sendingState 'sending'
+ * const history = await ms.getMessageList('alice|1|bob', { limit: 20 }); // needs the server
+ * ```
+ */
 export interface MessageService {
   on<K extends keyof MessageListeners>(event: K, listener: MessageListeners[K]): void;
   off<K extends keyof MessageListeners>(event: K, listener?: MessageListeners[K]): void;
