@@ -103,7 +103,7 @@ export function startSync(options: SyncOptions): Sync {
     })().then(
       () => {
         if (id !== connectionId || closed$.getValue()) return;
-            state$.next('synced');
+        state$.next('synced');
         finished$.next();
       },
       (error: unknown) => {
