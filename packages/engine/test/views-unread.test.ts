@@ -121,6 +121,17 @@ describe.each(['memory', 'dexie'] as const)('unread views over %s storage', (sto
     console.info(`cold start with 2,000 conversations: services ready in ${ms.toFixed(0)} ms`);
   });
 
+  it('the index snapshot is written once changes pause, not on every change', async () => {
+    const harness = await openServices({ accountId: 'alice', storage: currentStorage, unreadSnapshotDelayMs: 50 });
+    open.push(harness);
+    for (let i = 0; i < 5; i++) {
+      await receive(harness, [serverDoc({ conversationId: `alice|1|u${i}`, time: T + i, from: `u${i}`, unread: 1 })]);
+    }
+    const rowsOf = async (): Promise<number> =>
+      ((await harness.ctx.replica.getMeta('unreadIndex')) as { rows?: unknown[] } | undefined)?.rows?.length ?? 0;
+    await eventually(async () => (await rowsOf()) === 5);
+  });
+
   it('after a crash the unread index corrects what changed after its last snapshot', async () => {
     const name = `crash-${storage}-${Date.now()}`;
     const first = await openServices({ accountId: 'alice', storage: currentStorage, name });

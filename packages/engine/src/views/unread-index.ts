@@ -42,6 +42,7 @@ export interface UnreadIndexOptions {
 
 const SNAPSHOT_VERSION = 1;
 const CATCH_UP_BATCH = 1000;
+const MAX_SNAPSHOT_WAIT_MS = 30_000;
 type Row = [id: string, height: number, visible: 0 | 1, type: number, mute: 0 | 1, unread: number, groupIds: string[]];
 
 function isRow(value: unknown): value is Row {
@@ -86,6 +87,7 @@ export class UnreadIndex {
   #checkpoint: unknown = undefined;
   #dirty = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #dirtySince: number | undefined;
   #saving: Promise<void> = Promise.resolve();
   #disposed = false;
   /** While documents after a checkpoint are being read, a snapshot would claim too much. */
@@ -174,14 +176,25 @@ export class UnreadIndex {
     }
   }
 
+  /**
+   * Debounced: a snapshot is written once changes pause for `snapshotDelayMs` (so a first sync
+   * streaming thousands of documents is not slowed by snapshots), but at least every
+   * `MAX_SNAPSHOT_WAIT_MS` while they keep coming.
+   */
   #scheduleSave(): void {
-    if (this.#options.snapshots === undefined || this.#timer !== undefined || this.#disposed || this.#catchingUp) return;
+    if (this.#options.snapshots === undefined || this.#disposed || this.#catchingUp) return;
+    const now = Date.now();
+    this.#dirtySince ??= now;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    const delay = Math.min(this.#options.snapshotDelayMs ?? 2000, Math.max(0, this.#dirtySince + MAX_SNAPSHOT_WAIT_MS - now));
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
+      this.#dirtySince = undefined;
       this.#saving = this.#saving.then(() => this.#save());
-    }, this.#options.snapshotDelayMs ?? 2000);
+    }, delay);
     (this.#timer as { unref?: () => void }).unref?.();
   }
+
 
   async #save(): Promise<void> {
     const snapshots = this.#options.snapshots;
