@@ -44,6 +44,8 @@ describe.skipIf(!browserAvailable)('a profile that goes offline', () => {
     const { server } = product;
     await server.upsertUser({ accountId: 'dave', name: 'Dave Kim' });
     await server.upsertUser({ accountId: 'erin', name: 'Erin Walsh' });
+    await server.upsertUser({ accountId: 'kim', name: 'Kim Lee' });
+    await server.sendMessage({ from: 'kim', conversationType: P2P, targetId: 'ann', text: 'Notes from Monday attached.' });
     await server.sendMessage({ from: 'erin', conversationType: P2P, targetId: 'ann', text: 'The icons are in the shared folder.' });
     await server.sendMessage({ from: 'dave', conversationType: P2P, targetId: 'ann', text: 'Can you check the release notes?' });
 
@@ -56,6 +58,9 @@ describe.skipIf(!browserAvailable)('a profile that goes offline', () => {
       await waitForRow(device.page, 'ann|1|dave', { unread: '1', pinned: 'false' });
     }
     await waitForServiceWorker(a.page);
+    // Seen online, so its history is on the device.
+    await row(a.page, 'ann|1|kim').getByRole('link').click();
+    await a.page.locator('.message', { hasText: 'Notes from Monday attached.' }).waitFor();
 
     // Offline, the reload is served by the service worker and the list by the replica.
     await a.context.setOffline(true);
@@ -63,9 +68,12 @@ describe.skipIf(!browserAvailable)('a profile that goes offline', () => {
     await waitForRow(a.page, 'ann|1|dave', { unread: '1' });
     await waitForRow(a.page, 'ann|1|erin', { unread: '1' });
     await waitForSyncState(a.page, 'no-network');
+    await a.page.locator('.message', { hasText: 'Notes from Monday attached.' }).waitFor();
+    await a.page.locator('.notice', { hasText: 'Offline' }).waitFor();
 
     // Read, pin and send, all offline.
     await row(a.page, 'ann|1|dave').getByRole('link').click();
+    await a.page.locator('.message', { hasText: 'Can you check the release notes?' }).waitFor();
     await waitForRow(a.page, 'ann|1|dave', { unread: '0' });
     await a.page.locator('[data-action="pin"]').click();
     await waitForRow(a.page, 'ann|1|dave', { pinned: 'true' });

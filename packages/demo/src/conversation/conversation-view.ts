@@ -49,8 +49,7 @@ export function ConversationView(props: {
   const source = useMemo(() => service.conversation$(conversationId), [service, conversationId]);
   const conversation = useObservable<Conversation | null | undefined>(source, undefined);
   const [open, setOpen] = useState<Open>(null);
-  const lastKey = conversation?.lastMessage?.messageRefer.messageClientId ?? '';
-  const history = useHistory(engine, conversationId, props.syncState, lastKey);
+  const history = useHistory(engine, conversationId, props.syncState, conversation?.lastMessage);
   const scroller = useRef<HTMLOListElement>(null);
 
   // Reading it here marks it read on every device.
@@ -101,7 +100,7 @@ export function ConversationView(props: {
       </header>
       <ol class="messages" ref=${scroller} aria-label="Messages" aria-live="polite">
         ${history.hasOlder ? html`<li class="older"><button type="button" class="button" onClick=${history.loadOlder}>Load older messages</button></li>` : null}
-        ${history.status === 'unavailable' ? html`<li class="notice">Offline: history loads when you are back online. What you send now is kept and delivered then.</li>` : null}
+        ${history.status === 'unavailable' ? html`<li class="notice">Offline: showing the messages this device has seen. What you send now is kept and delivered when you are back.</li>` : null}
         ${history.status === 'ready' && history.messages.length === 0 ? html`<li class="notice">No messages yet. Say hello!</li>` : null}
         ${history.messages.map((m) => html`<${MessageBubble} key=${m.messageClientId} message=${m} self=${props.self} team=${team} />`)}
       </ol>

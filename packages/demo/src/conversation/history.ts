@@ -6,11 +6,12 @@
  * so a send that is later confirmed by the server replaces its pending copy instead of doubling it.
  */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import type { Engine, Message, SyncState } from '../session/engine.js';
+import type { Conversation, Engine, Message, SyncState } from '../session/engine.js';
 
 export interface History {
   /** Oldest first. */
   messages: Message[];
+  /** 'unavailable': the server could not be asked (offline); `messages` is then the cached page. */
   status: 'loading' | 'ready' | 'unavailable';
   hasOlder: boolean;
   loadOlder: () => void;
@@ -19,6 +20,33 @@ export interface History {
 }
 
 const PAGE = 30;
+const CACHE_PREFIX = 'convsync.history.';
+
+/**
+ * The newest page seen of a conversation, kept in localStorage so an offline reload still shows
+ * recent history (the engine reads history from the server; the replica holds only conversations).
+ */
+function cacheKey(conversationId: string): string {
+  return `${CACHE_PREFIX}${conversationId}`;
+}
+
+function readCache(conversationId: string): Message[] {
+  try {
+    const parsed: unknown = JSON.parse(localStorage.getItem(cacheKey(conversationId)) ?? '[]');
+    return Array.isArray(parsed) ? (parsed as Message[]).filter((m) => typeof m.messageClientId === 'string' && typeof m.text === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+function writeCache(conversationId: string, messages: Message[]): void {
+  try {
+    const delivered = messages.filter((m) => m.sendingState === 'succeeded').slice(-PAGE);
+    localStorage.setItem(cacheKey(conversationId), JSON.stringify(delivered));
+  } catch {
+    // Storage full or unavailable: the cache is only a convenience.
+  }
+}
 
 function merge(current: Message[], incoming: Message[]): Message[] {
   const byId = new Map(current.map((m) => [m.messageClientId, m]));
@@ -32,7 +60,29 @@ function merge(current: Message[], incoming: Message[]): Message[] {
   return [...byId.values()].sort((a, b) => a.createTime - b.createTime || (a.messageClientId < b.messageClientId ? -1 : 1));
 }
 
-export function useHistory(engine: Engine, conversationId: string, syncState: SyncState, lastMessageKey: string): History {
+type LastMessage = NonNullable<Conversation['lastMessage']>;
+
+/** The conversation's last message as a history entry (its text is the preview, ≤ 500 chars). */
+function fromLastMessage(last: LastMessage): Message {
+  const refer = last.messageRefer;
+  return {
+    messageClientId: refer.messageClientId,
+    messageServerId: refer.messageServerId,
+    conversationId: refer.conversationId,
+    conversationType: refer.conversationType,
+    senderId: refer.senderId,
+    receiverId: refer.receiverId,
+    senderName: last.senderName,
+    messageType: last.messageType,
+    text: last.text,
+    serverExtension: '',
+    createTime: refer.createTime,
+    sendingState: 'succeeded',
+  };
+}
+
+export function useHistory(engine: Engine, conversationId: string, syncState: SyncState, lastMessage: LastMessage | undefined): History {
+  const lastMessageKey = lastMessage?.messageRefer.messageClientId ?? '';
   const [messages, setMessages] = useState<Message[]>([]);
   const [status, setStatus] = useState<History['status']>('loading');
   const [hasOlder, setHasOlder] = useState(false);
@@ -40,10 +90,21 @@ export function useHistory(engine: Engine, conversationId: string, syncState: Sy
   live.current = conversationId;
 
   useEffect(() => {
-    setMessages([]);
+    setMessages(readCache(conversationId));
     setStatus('loading');
     setHasOlder(false);
   }, [conversationId]);
+
+  useEffect(() => {
+    if (status === 'ready') writeCache(conversationId, messages);
+  }, [conversationId, messages, status]);
+
+  // Offline, the replica still knows the last message from the server: show it with the cache.
+  useEffect(() => {
+    if (status === 'unavailable' && lastMessage !== undefined && lastMessage.messageRefer.messageServerId !== '') {
+      setMessages((current) => merge(current, [fromLastMessage(lastMessage)]));
+    }
+  }, [status, lastMessageKey]);
 
   // Reload the newest page on open, when sync catches up, and when the last message is one we lack.
   useEffect(() => {

@@ -35,8 +35,12 @@ export function saveSession(session: Session): void {
   localStorage.setItem(SERVER_KEY, session.serverUrl);
 }
 
+/** Forgets the session and the account's cached history (the device id and server stay). */
 export function clearSession(): void {
   localStorage.removeItem(SESSION_KEY);
+  for (const key of Object.keys(localStorage)) {
+    if (key.startsWith('convsync.history.')) localStorage.removeItem(key);
+  }
 }
 
 /** This browser profile's device id: created once, then stable (device ids allow [A-Za-z0-9_.-]). */
