@@ -87,3 +87,19 @@ export function droppingStream(inner: Transport, drop: (event: StreamEvent, inde
     close: () => inner.close(),
   };
 }
+
+/** A transport whose requests `fail` picks reject with that error instead of reaching the server. */
+export function failingRequests(inner: Transport, fail: (event: string, index: number) => Error | undefined): Transport {
+  let index = 0;
+  return {
+    state$: inner.state$,
+    stream$: inner.stream$,
+    request: (event, payload, options) => {
+      const error = fail(event, index++);
+      return error === undefined ? inner.request(event, payload, options) : Promise.reject(error);
+    },
+    connect: () => inner.connect(),
+    disconnect: () => inner.disconnect(),
+    close: () => inner.close(),
+  };
+}

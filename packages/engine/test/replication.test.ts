@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startServer, type ConvSyncServer } from '@convsync/server';
-import { emptyConversation, mergeConversation, normalizeConversation, type ConversationDoc } from '@convsync/protocol';
+import { ConvSyncError, ErrorCode, emptyConversation, mergeConversation, normalizeConversation, type ConversationDoc } from '@convsync/protocol';
 import { conversationConflictHandler } from '../src/replication/conflict.js';
 import { StreamGate } from '../src/replication/stream-gate.js';
-import { closeAll, droppingStream, inMemoryDevice, type StorageKind } from './engine.helpers.js';
+import { closeAll, droppingStream, failingRequests, inMemoryDevice, type StorageKind } from './engine.helpers.js';
 import { waitFor } from './services.helpers.js';
 
 describe('the stream gate', () => {
@@ -147,6 +147,23 @@ describe.each<StorageKind>(['memory', 'dexie'])('replication over the in-memory 
       await waitFor(device.conversationService.conversation$('alice|1|bob'),
         (c) => c?.stickTop === true && c.mute && c.serverExtension === 'from b');
     }
+  });
+
+  it('a push that times out is retried by RxDB and lands, with no error reported to the app', async () => {
+    await server.sendMessage({ from: 'bob', conversationType: 1, targetId: 'alice', text: 'hi' });
+    let pushes = 0;
+    const device = await inMemoryDevice(server, 'alice', {
+      storage,
+      wrap: (transport) => failingRequests(transport, (event) =>
+        event === 'sync:push' && pushes++ === 0 ? new ConvSyncError(ErrorCode.TIMEOUT, 'request timed out') : undefined),
+    });
+    const errors: number[] = [];
+    device.errors$.subscribe((error) => errors.push(error.code));
+    await device.conversationService.stickTopConversation('alice|1|bob', true);
+    const other = await inMemoryDevice(server, 'alice', { storage });
+    await waitFor(other.conversationService.conversation$('alice|1|bob'), (c) => c?.stickTop === true, 10_000);
+    expect(pushes).toBeGreaterThanOrEqual(2);
+    expect(errors).toEqual([]);
   });
 
   it('a lost stream event is noticed by the next one and pulled', async () => {
