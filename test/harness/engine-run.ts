@@ -15,6 +15,9 @@ import { canonicalKey, conversationsOf, listAll, pick, retryPeerSends, type RunR
 import { FAULT_KINDS, type Op, type Scenario } from './scenario.js';
 import { WireClient } from './wire-client.js';
 
+/** How long a settled device may take to show the server's state before it counts as divergent. */
+const CONVERGE_GRACE_MS = 20_000;
+
 /** Refusals a random operation may legitimately meet (absent conversation, limits, …). */
 const EXPECTED_CODES = new Set([110404, 116404, 110303, 110304, 116435, 116437, 191004]);
 
@@ -234,10 +237,21 @@ async function check(ctx: Context, snapshots: EngineSnapshot[]): Promise<Omit<Ru
         .map((g): GroupView => ({ groupId: g.groupId, name: g.name, serverExtension: g.serverExtension }))
         .sort((x, y) => (x.groupId < y.groupId ? -1 : 1));
       const visible = docs.filter((d) => !d._deleted).map(viewOf).sort((x, y) => (x.conversationId < y.conversationId ? -1 : 1));
-      for (const [i, snapshot] of snapshots.entries()) {
+      for (const [i, first] of snapshots.entries()) {
         if (ctx.accountOfDevice[i] !== a) continue;
-        const deviceId = (ctx.devices[i] as EngineDevice).deviceId;
-        if (JSON.stringify(snapshot.conversations) !== JSON.stringify(visible) || JSON.stringify(snapshot.groups) !== JSON.stringify(serverGroups)) {
+        const device = ctx.devices[i] as EngineDevice;
+        const deviceId = device.deviceId;
+        const same = (s: EngineSnapshot) => JSON.stringify(s.conversations) === JSON.stringify(visible) && JSON.stringify(s.groups) === JSON.stringify(serverGroups);
+        // 'synced' is the engine's own word: give a late stream event time to land before
+        // calling a difference divergence.
+        let snapshot = first;
+        const deadline = Date.now() + CONVERGE_GRACE_MS;
+        while (!same(snapshot) && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 250));
+          snapshot = await device.snapshot();
+        }
+        snapshots[i] = snapshot;
+        if (!same(snapshot)) {
           result.divergent++;
           failures.push(`${deviceId} diverges from the server:\n  device ${JSON.stringify(snapshot.conversations)}\n  server ${JSON.stringify(visible)}\n  device groups ${JSON.stringify(snapshot.groups)}\n  server groups ${JSON.stringify(serverGroups)}`);
         }
