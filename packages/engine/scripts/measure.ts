@@ -40,7 +40,8 @@ type Storage = 'memory' | 'dexie';
 
 let unique = 0;
 const name = (prefix: string): string => `${prefix}-${process.pid}-${Date.now()}-${++unique}`;
-const storageOptions = (storage: Storage) => (storage === 'dexie' ? { storage, indexedDB, IDBKeyRange } : { storage });
+const storageOptions = (storage: Storage) =>
+  (storage === 'dexie' ? { storage, indexedDB: indexedDB as unknown, IDBKeyRange: IDBKeyRange as unknown } : { storage });
 
 function until<T>(source: Observable<T>, predicate: (value: T) => boolean, ms: number, what: string): Promise<T> {
   return firstValueFrom(source.pipe(filter(predicate), timeout({ first: ms, with: () => { throw new Error(`timed out: ${what}`); } })));

@@ -43,7 +43,7 @@ function storageOf(options: ReplicaOptions): RxStorage<unknown, unknown> {
     const settings: Record<string, unknown> = {};
     if (options.indexedDB !== undefined) settings['indexedDB'] = options.indexedDB;
     if (options.IDBKeyRange !== undefined) settings['IDBKeyRange'] = options.IDBKeyRange;
-    return getRxStorageDexie(settings) as RxStorage<unknown, unknown>;
+    return getRxStorageDexie(settings);
   }
   return options.storage;
 }
