@@ -160,7 +160,11 @@ async function main(): Promise<void> {
   process.exitCode = summary.failedRuns > 0 || summary.crashes > 0 || tooFewKills ? 1 : 0;
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+// Exit explicitly: a socket.io client of the last run may keep the event loop alive.
+main().then(
+  () => process.exit(),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
