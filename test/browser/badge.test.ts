@@ -4,19 +4,18 @@
  * A message from another account reaches the inbox live: the row's unread badge, the total in the
  * header, the document title and the app badge all rise; the phone-sized layout; the keyboard.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import {
   browserAvailable,
-  launchBrowser,
   openDevice,
   row,
   screenshot,
-  startProduct,
   waitForRow,
   waitForSyncState,
   type Device,
   type Product,
+  useProductAndBrowser,
 } from './harness.js';
 
 const P2P = 1;
@@ -31,16 +30,9 @@ describe.skipIf(!browserAvailable)('one profile: live unread from other accounts
   let browser: Browser;
   const devices: Device[] = [];
 
-  beforeAll(async () => {
-    product = await startProduct();
-    browser = await launchBrowser();
-  });
-  afterEach(async () => {
-    for (const device of devices.splice(0)) await device.context.close();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await product?.close();
+  useProductAndBrowser(devices, (p, b) => {
+    product = p;
+    browser = b;
   });
 
   it('a message from another account raises the badge and the title count', async () => {

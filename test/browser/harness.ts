@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { serveDemo, type DemoServer } from '@convsync/demo';
 import { startServer, type ConvSyncServer } from '@convsync/server';
@@ -116,4 +117,28 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 /** The conversation list's ids, top to bottom. */
 export async function listOrder(page: Page): Promise<string[]> {
   return page.locator('li.row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-conversation-id') ?? ''));
+}
+
+/**
+ * The lifecycle every browser suite shares: one product (server + demo) and one browser for the
+ * file, every device's context closed after each test. `ready` receives them once both are up.
+ */
+export function useProductAndBrowser(
+  devices: Device[],
+  ready: (product: Product, browser: Browser) => void | Promise<void>,
+): void {
+  let product: Product | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    product = await startProduct();
+    browser = await launchBrowser();
+    await ready(product, browser);
+  });
+  afterEach(async () => {
+    for (const device of devices.splice(0)) await device.context.close();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await product?.close();
+  });
 }

@@ -4,21 +4,20 @@
  * filter and count by group), mute with "ignore muted", and the server extension — each replicated
  * to a second profile of the account.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { seedDemo } from '@convsync/demo';
 import {
   browserAvailable,
-  launchBrowser,
   listOrder,
   openDevice,
   row,
   screenshot,
-  startProduct,
   waitForRow,
   waitForSyncState,
   type Device,
   type Product,
+  useProductAndBrowser,
 } from './harness.js';
 
 const P2P = 1;
@@ -29,17 +28,10 @@ describe.skipIf(!browserAvailable)('the seeded demo inbox', () => {
   let browser: Browser;
   const devices: Device[] = [];
 
-  beforeAll(async () => {
-    product = await startProduct();
-    await seedDemo(product.server);
-    browser = await launchBrowser();
-  });
-  afterEach(async () => {
-    for (const device of devices.splice(0)) await device.context.close();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await product?.close();
+  useProductAndBrowser(devices, async (p, b) => {
+    product = p;
+    browser = b;
+    await seedDemo(p.server);
   });
 
   it('groups, mute with ignore-muted and the server extension work from the UI and reach the other profile', async () => {

@@ -4,20 +4,19 @@
  * IndexedDB replica shows the list, and reads, pins and sends made offline reach the other
  * profile — the message exactly once — when the network is back.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import {
   browserAvailable,
-  launchBrowser,
   openDevice,
   row,
   screenshot,
-  startProduct,
   waitForRow,
   waitForServiceWorker,
   waitForSyncState,
   type Device,
   type Product,
+  useProductAndBrowser,
 } from './harness.js';
 
 const P2P = 1;
@@ -28,16 +27,9 @@ describe.skipIf(!browserAvailable)('a profile that goes offline', () => {
   let browser: Browser;
   const devices: Device[] = [];
 
-  beforeAll(async () => {
-    product = await startProduct();
-    browser = await launchBrowser();
-  });
-  afterEach(async () => {
-    for (const device of devices.splice(0)) await device.context.close();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await product?.close();
+  useProductAndBrowser(devices, (p, b) => {
+    product = p;
+    browser = b;
   });
 
   it('reloads with its list, reads, pins and sends offline; back online both converge and the message arrives once', async () => {

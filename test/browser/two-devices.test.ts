@@ -3,20 +3,19 @@
  * Two browser profiles signed in as the same account are two devices with their own replicas:
  * what one does shows up on the other within moments, through the real server.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import {
   browserAvailable,
-  launchBrowser,
   listOrder,
   openDevice,
   row,
   screenshot,
-  startProduct,
   waitForRow,
   waitForSyncState,
   type Device,
   type Product,
+  useProductAndBrowser,
 } from './harness.js';
 
 const P2P = 1;
@@ -26,16 +25,9 @@ describe.skipIf(!browserAvailable)('two browser profiles of one account', () => 
   let browser: Browser;
   const devices: Device[] = [];
 
-  beforeAll(async () => {
-    product = await startProduct();
-    browser = await launchBrowser();
-  });
-  afterEach(async () => {
-    for (const device of devices.splice(0)) await device.context.close();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await product?.close();
+  useProductAndBrowser(devices, (p, b) => {
+    product = p;
+    browser = b;
   });
 
   it('a read, a pin and a delete on one profile appear on the other', async () => {
