@@ -36,6 +36,7 @@ import type {
   UnreadQuery,
   UserRecord,
 } from './store.js';
+import { toDoc, toMessage, type DocRow, type MessageRow } from './rows.js';
 
 export interface PostgresStoreOptions {
   /**
@@ -67,26 +68,6 @@ const types = {
     oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
 };
 
-interface DocRow { owner: string; collection: string; id: string; seq: number; doc: string }
-interface MessageRow {
-  conversation_key: string; message_server_id: string; sender_id: string; client_message_id: string;
-  create_time: number; message: string;
-}
-
-function toDoc(row: DocRow): StoredDoc {
-  return { owner: row.owner, collection: row.collection, id: row.id, seq: row.seq, json: row.doc };
-}
-
-function toMessage(row: MessageRow): StoredMessage {
-  return {
-    conversationKey: row.conversation_key,
-    messageServerId: row.message_server_id,
-    senderId: row.sender_id,
-    clientMessageId: row.client_message_id,
-    createTime: row.create_time,
-    json: row.message,
-  };
-}
 
 /** Counts per distinct key, keys sorted: the lock order of every multi-row statement. */
 function tally(keys: readonly string[], counts?: readonly number[]): Map<string, number> {

@@ -22,6 +22,7 @@ import type {
   UnreadQuery,
   UserRecord,
 } from './store.js';
+import { toDoc, toMessage, type DocRow, type MessageRow } from './rows.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS logs (
@@ -50,26 +51,6 @@ CREATE TABLE IF NOT EXISTS team_members (
   team_id TEXT NOT NULL, account_id TEXT NOT NULL, PRIMARY KEY (team_id, account_id)) WITHOUT ROWID;
 `;
 
-interface DocRow { owner: string; collection: string; id: string; seq: number; doc: string }
-interface MessageRow {
-  conversation_key: string; message_server_id: string; sender_id: string; client_message_id: string;
-  create_time: number; message: string;
-}
-
-function toDoc(row: DocRow): StoredDoc {
-  return { owner: row.owner, collection: row.collection, id: row.id, seq: row.seq, json: row.doc };
-}
-
-function toMessage(row: MessageRow): StoredMessage {
-  return {
-    conversationKey: row.conversation_key,
-    messageServerId: row.message_server_id,
-    senderId: row.sender_id,
-    clientMessageId: row.client_message_id,
-    createTime: row.create_time,
-    json: row.message,
-  };
-}
 
 export interface SqliteStoreOptions {
   /** A file path or `':memory:'`. */
