@@ -9,14 +9,14 @@
  * server), else to the unpinned position. A page continues strictly after that position, so pages
  * never repeat or skip a conversation that stays in place.
  */
-import { combineLatest, distinctUntilChanged, map, type Observable } from 'rxjs';
+import { combineLatest, distinctUntilChanged, filter, map, type Observable } from 'rxjs';
 import type { MangoQuerySelector } from 'rxdb';
 import { conversationRank, jsonEqual, type ConversationDoc } from '@convsync/protocol';
 import type { ConversationCollection } from '../replica/types.js';
 import type { Conversation } from '../services/types.js';
 import { toConversation } from './conversation-object.js';
 import { matchesOption, type NormalOption } from './filter.js';
-import type { ConversationMirror } from './conversation-mirror.js';
+import { atOrBefore, type ConversationMirror, type MirrorView } from './conversation-mirror.js';
 import type { LocalState } from './local-state.js';
 
 /** A position in the list: after this rank (and, on equal rank, after this id). */
@@ -110,33 +110,69 @@ export async function allDocs(collection: ConversationCollection, option: Normal
   return docs.map((d) => d._data as ConversationDoc).filter((d) => matchesOption(option, d));
 }
 
+/** A conversation where the list shows it: its own rank, or its pending message's. */
+interface Placed {
+  readonly doc: ConversationDoc;
+  readonly rank: number;
+}
+
 /**
  * A conversation with a message waiting in the outbox sorts as if that message were its last
  * (display only: the server's sort order arrives with the delivered message).
  */
-function withPendingFirst(docs: ConversationDoc[], local: LocalState): ConversationDoc[] {
+function placedInOrder(docs: readonly ConversationDoc[], local: LocalState): { placed: Placed[]; moved: boolean } {
   let moved = false;
-  const keyed = docs.map((doc) => {
+  const placed = docs.map((doc): Placed => {
     const pending = local.newestPendingTime(doc.conversationId);
     if (pending === undefined || pending <= doc.sortOrder) return { doc, rank: doc.rank };
     moved = true;
     return { doc, rank: conversationRank(doc.stickTop, pending) };
   });
-  if (!moved) return docs;
-  return keyed
-    .sort((a, b) => a.rank - b.rank || (a.doc.conversationId < b.doc.conversationId ? -1 : 1))
-    .map((entry) => entry.doc);
+  if (moved) placed.sort((a, b) => a.rank - b.rank || (a.doc.conversationId < b.doc.conversationId ? -1 : 1));
+  return { placed, moved };
 }
 
-/** The live ordered list: current value on subscribe, then on every change, never twice the same. */
+/**
+ * The documents `option` lists, in list order — or null while the mirror cannot tell them yet.
+ *
+ * While the mirror holds only the top of the list (`through` set), the answer is the part of the
+ * list up to `through`: every conversation placed there by its own rank is held, and one moved
+ * there by a pending message is placed once the mirror knows it (asked for here; the mirror
+ * publishes again when it has it). An empty top says nothing about the list (a filter may match
+ * only further down), so it waits for the whole list instead.
+ */
+function listedDocs(view: MirrorView, mirror: ConversationMirror, local: LocalState, option: NormalOption): ConversationDoc[] | null {
+  const matching = view.docs.filter((doc) => matchesOption(option, doc));
+  const through = view.through;
+  if (through === null) {
+    const { placed, moved } = placedInOrder(matching, local);
+    return moved ? placed.map((entry) => entry.doc) : matching;
+  }
+  const unknown = local.pendingConversationIds().filter((id) => !mirror.knows(id));
+  if (unknown.length > 0) {
+    mirror.include(unknown);
+    return null;
+  }
+  const top = placedInOrder(matching, local).placed
+    .filter((entry) => atOrBefore(entry.rank, entry.doc.conversationId, through))
+    .map((entry) => entry.doc);
+  return top.length > 0 ? top : null;
+}
+
+/**
+ * The live ordered list: current value on subscribe, then on every change, never twice the same.
+ * On a cold start of a large replica the first value may be the top of the list only (the first
+ * page, in order), followed by the whole list once it is read (see ConversationMirror).
+ */
 export function conversationList$(
   mirror: ConversationMirror,
   local: LocalState,
   option: NormalOption,
 ): Observable<Conversation[]> {
-  return combineLatest([mirror.docs$, local.version$]).pipe(
-    map(([docs]) => withPendingFirst(docs.filter((doc) => matchesOption(option, doc)), local)
-      .map((doc) => toConversation(doc, local.join(doc)))),
+  return combineLatest([mirror.view$, local.version$]).pipe(
+    map(([view]) => listedDocs(view, mirror, local, option)),
+    filter((docs): docs is ConversationDoc[] => docs !== null),
+    map((docs) => docs.map((doc) => toConversation(doc, local.join(doc)))),
     distinctUntilChanged((a, b) => jsonEqual(a, b)),
   );
 }

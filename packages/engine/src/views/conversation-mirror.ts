@@ -6,6 +6,18 @@
  * the ids from the unread index (itself loaded from a snapshot), reads those documents with one
  * bulk get by primary key, then follows the collection's change events. It starts on the first
  * subscription and is shared by every list subscription.
+ *
+ * Cold start, top first: reading every document takes a while on a large replica (10,000 on
+ * IndexedDB: hundreds of ms), while a screen shows the first few dozen. So the mirror first reads
+ * the top page — one ascending indexed `rank` range read, which stops after `TOP_PAGE` documents —
+ * and publishes it as a partial view (`through`: the position of the page's last document), then
+ * the full bulk read, and publishes the complete view. The page comes from the replica itself, not
+ * from a snapshot, so it is never stale. It stays exact while the rest loads because change events
+ * are taken from the moment the mirror starts, before the page is read: every visible conversation
+ * at or before `through` is held at its newest revision (read with the page, or brought by a
+ * change), so the held documents up to `through` are exactly the top of the list. Every change is
+ * applied at once and kept by revision height (`_rev`), so nothing older overwrites something newer
+ * whichever of the reads and the events lands first.
  */
 import { BehaviorSubject, filter, type Observable, type Subscription } from 'rxjs';
 import type { RxChangeEventBulk, RxDocumentData } from 'rxdb';
@@ -13,9 +25,32 @@ import type { ConversationDoc } from '@convsync/protocol';
 import type { ConversationCollection } from '../replica/types.js';
 import type { UnreadIndex } from './unread-index.js';
 
+/** How many conversations the first read takes: what a screen shows, with room to scroll. */
+export const TOP_PAGE = 100;
+
+const SORT = [{ rank: 'asc' as const }, { conversationId: 'asc' as const }];
+
 interface Held {
   readonly height: number;
   readonly doc: ConversationDoc | null;
+}
+
+/** A position in the list order. */
+export interface ListPosition {
+  readonly rank: number;
+  readonly conversationId: string;
+}
+
+/** What the mirror holds, as of one moment. */
+export interface MirrorView {
+  /** The held visible conversations in list order. */
+  readonly docs: readonly ConversationDoc[];
+  /**
+   * null once every visible conversation is held. While the rest loads: the list position up to
+   * which (inclusive) `docs` is exactly the list; held documents after it are only those a change
+   * brought in, so they say nothing about what lies between.
+   */
+  readonly through: ListPosition | null;
 }
 
 function heightOf(rev: string): number {
@@ -28,15 +63,26 @@ export function byRank(a: ConversationDoc, b: ConversationDoc): number {
   return a.rank - b.rank || (a.conversationId < b.conversationId ? -1 : a.conversationId > b.conversationId ? 1 : 0);
 }
 
+/** Whether list position (`rank`, `conversationId`) is at or before `position`. */
+export function atOrBefore(rank: number, conversationId: string, position: ListPosition): boolean {
+  return rank < position.rank || (rank === position.rank && conversationId <= position.conversationId);
+}
+
 export class ConversationMirror {
   readonly #collection: ConversationCollection;
   readonly #index: UnreadIndex;
   readonly #onError: (error: unknown) => void;
   readonly #held = new Map<string, Held>();
-  /** The sorted visible documents; null until loaded. */
-  readonly #docs = new BehaviorSubject<readonly ConversationDoc[] | null>(null);
+  /** Ids looked up by `include` and found absent (a later change may still bring them). */
+  readonly #absent = new Set<string>();
+  readonly #requested = new Set<string>();
+  /** null until the top page is read. */
+  readonly #view = new BehaviorSubject<MirrorView | null>(null);
   #subscription: Subscription | undefined;
   #sorted: ConversationDoc[] | null = null;
+  #through: ListPosition | null = null;
+  #published = false;
+  #disposed = false;
 
   constructor(options: { collection: ConversationCollection; index: UnreadIndex; onError: (error: unknown) => void }) {
     this.#collection = options.collection;
@@ -44,44 +90,91 @@ export class ConversationMirror {
     this.#onError = options.onError;
   }
 
-  /** The sorted visible conversations: the current list on subscribe, then after every change. */
-  get docs$(): Observable<readonly ConversationDoc[]> {
+  /**
+   * The held conversations: the top of the list first on a cold start (`through` set), then the
+   * whole list (`through` null); after that a new view after every change.
+   */
+  get view$(): Observable<MirrorView> {
     this.#start();
-    return this.#docs.pipe(filter((docs): docs is readonly ConversationDoc[] => docs !== null));
+    return this.#view.pipe(filter((view): view is MirrorView => view !== null));
+  }
+
+  /**
+   * While the rest loads: whether the current document of `conversationId` (or its absence) is
+   * known. Always true once the whole list is held.
+   */
+  knows(conversationId: string): boolean {
+    return this.#through === null || this.#held.has(conversationId) || this.#absent.has(conversationId);
+  }
+
+  /**
+   * While the rest loads: reads these conversations now (a subscriber must place them before the
+   * whole list is in — a conversation moved up by a message in the outbox) and publishes again.
+   */
+  include(conversationIds: readonly string[]): void {
+    if (this.#through === null || this.#disposed) return;
+    const wanted = conversationIds.filter((id) => !this.knows(id) && !this.#requested.has(id));
+    if (wanted.length === 0) return;
+    for (const id of wanted) this.#requested.add(id);
+    this.#fetch(wanted)
+      .then(() => {
+        for (const id of wanted) if (!this.#held.has(id)) this.#absent.add(id);
+        if (!this.#disposed && this.#through !== null) this.#publish();
+      })
+      .catch((error: unknown) => this.#report(error));
   }
 
   dispose(): void {
+    this.#disposed = true;
     this.#subscription?.unsubscribe();
-    this.#docs.complete();
+    this.#view.complete();
   }
 
   #start(): void {
-    if (this.#subscription !== undefined) return;
-    let buffered: RxChangeEventBulk<ConversationDoc>[] | null = [];
+    if (this.#subscription !== undefined || this.#disposed) return;
+    // Before any read: a change committed after a read started reaches the mirror as an event.
     this.#subscription = this.#collection.eventBulks$.subscribe((bulk: RxChangeEventBulk<ConversationDoc>) => {
-      if (buffered !== null) buffered.push(bulk);
-      else if (this.#apply(bulk.events.map((e) => e.documentData))) this.#publish();
+      if (this.#apply(bulk.events.map((e) => e.documentData)) && this.#published) this.#publish();
     });
-    const load = async (): Promise<void> => {
-      await this.#index.ready;
-      await this.#fetch(this.#index.visibleIds());
-      for (const bulk of buffered ?? []) this.#apply(bulk.events.map((e) => e.documentData));
-      buffered = null;
-      this.#publish();
-      // After a crash the index catches up in the background: pick up what it adds or removes.
-      await this.#index.caughtUp;
-      const known = new Set(this.#index.visibleIds());
-      const missing = [...known].filter((id) => this.#held.get(id)?.doc == null);
-      let changed = await this.#fetch(missing);
-      for (const [id, held] of this.#held) {
-        if (held.doc !== null && !known.has(id) && this.#index.facts(id) === undefined) {
-          const [current] = await this.#collection.storageInstance.findDocumentsById([id], true);
-          if (current === undefined || current._deleted) changed = this.#apply(current === undefined ? [] : [current]) || changed;
-        }
+    this.#load().catch((error: unknown) => this.#report(error));
+  }
+
+  async #load(): Promise<void> {
+    const top = await this.#collection.find({ selector: {}, sort: SORT, limit: TOP_PAGE }).exec();
+    if (this.#disposed) return;
+    this.#apply(top.map((rx) => rx._data));
+    const last = top[top.length - 1];
+    // A short page is the whole list: nothing more to read.
+    if (top.length === TOP_PAGE && last !== undefined) this.#through = { rank: last.rank, conversationId: last.conversationId };
+    this.#published = true;
+    this.#publish();
+    if (this.#through === null) return;
+
+    await this.#index.ready;
+    await this.#fetch(this.#index.visibleIds());
+    if (this.#disposed) return;
+    this.#through = null;
+    this.#absent.clear();
+    this.#requested.clear();
+    this.#publish();
+    // After a crash the index catches up in the background: pick up what it adds or removes.
+    await this.#index.caughtUp;
+    if (this.#disposed) return;
+    const known = new Set(this.#index.visibleIds());
+    const missing = [...known].filter((id) => this.#held.get(id)?.doc == null);
+    let changed = await this.#fetch(missing);
+    for (const [id, held] of this.#held) {
+      if (held.doc !== null && !known.has(id) && this.#index.facts(id) === undefined) {
+        const [current] = await this.#collection.storageInstance.findDocumentsById([id], true);
+        if (current === undefined || current._deleted) changed = this.#apply(current === undefined ? [] : [current]) || changed;
       }
-      if (changed) this.#publish();
-    };
-    load().catch((error: unknown) => this.#onError(error));
+    }
+    if (changed && !this.#disposed) this.#publish();
+  }
+
+  /** A read that fails after dispose is the replica closing, not trouble. */
+  #report(error: unknown): void {
+    if (!this.#disposed) this.#onError(error);
   }
 
   async #fetch(ids: readonly string[]): Promise<boolean> {
@@ -106,11 +199,12 @@ export class ConversationMirror {
   }
 
   #publish(): void {
+    if (this.#disposed) return;
     if (this.#sorted === null) {
       const docs: ConversationDoc[] = [];
       for (const held of this.#held.values()) if (held.doc !== null) docs.push(held.doc);
       this.#sorted = docs.sort(byRank);
     }
-    this.#docs.next(this.#sorted);
+    this.#view.next({ docs: this.#sorted, through: this.#through });
   }
 }

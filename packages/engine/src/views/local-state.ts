@@ -73,6 +73,11 @@ export class LocalState {
     return pending?.[pending.length - 1]?.createTime;
   }
 
+  /** The conversations with a pending send (the list places them by it). */
+  pendingConversationIds(): string[] {
+    return [...this.#pending.keys()];
+  }
+
   pendingMessages(conversationId: string): readonly OutboxDoc[] {
     return this.#pending.get(conversationId) ?? [];
   }
