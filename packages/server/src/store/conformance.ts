@@ -111,6 +111,28 @@ export function runStoreConformance(name: string, setup: () => Promise<Conforman
       expect(got.map((d) => d?.json)).toEqual(['{"v":"bob"}', undefined, '{"v":4}']);
     });
 
+    it('stops a pull after the row whose JSON takes the page past its byte budget', async () => {
+      // UTF-8 sizes: 'é' is 2 bytes, so the rows weigh 10, 16, 10 and 10 bytes (b is 12 characters).
+      await store.transaction((tx) => tx.putDocs('conversations', [
+        { owner: 'alice', id: 'a', seq: 1, json: '{"v":"aa"}' },
+        { owner: 'alice', id: 'b', seq: 2, json: '{"v":"éééé"}' },
+        { owner: 'alice', id: 'c', seq: 3, json: '{"v":"cc"}' },
+        { owner: 'alice', id: 'd', seq: 4, json: '{"v":"dd"}' },
+      ]));
+      const pull = (afterSeq: number, limit: number, maxBytes: number) =>
+        store.read(async (r) => (await r.pullDocs({ owner: 'alice', collection: 'conversations', afterSeq, limit, maxBytes })).map((d) => d.id));
+      // 10 + 16 = 26 > 24 bytes (though only 22 characters): b crosses the budget, the last row read.
+      expect(await pull(0, 10, 24)).toEqual(['a', 'b']);
+      // Exactly at the budget is within it, so the next row is read too (and crosses it).
+      expect(await pull(0, 10, 26)).toEqual(['a', 'b', 'c']);
+      // A first row larger than the budget alone still comes (a page never stalls on it).
+      expect(await pull(1, 10, 5)).toEqual(['b']);
+      expect(await pull(0, 2, 1_000)).toEqual(['a', 'b']);
+      expect(await pull(2, 10, 1_000)).toEqual(['c', 'd']);
+      const rows = await store.read((r) => r.pullDocs({ owner: 'alice', collection: 'conversations', afterSeq: 3, limit: 10, maxBytes: 1 }));
+      expect(rows).toEqual([{ owner: 'alice', collection: 'conversations', id: 'd', seq: 4, json: '{"v":"dd"}' }]);
+    });
+
     it('rolls back everything a failed transaction wrote and runs no commit hook', async () => {
       let hooked = false;
       await expect(store.transaction(async (tx) => {

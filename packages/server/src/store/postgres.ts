@@ -26,6 +26,7 @@ import type {
   DocKey,
   DocWrite,
   MessageQuery,
+  PullQuery,
   SeqRange,
   Store,
   StoreReader,
@@ -150,6 +151,14 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 const SQL = {
   pull: `SELECT owner, collection, id, seq, doc FROM docs
          WHERE owner = $1 AND collection = $2 AND seq > $3 ORDER BY seq LIMIT $4`,
+  // The rows whose predecessors' JSON adds up to at most $5 bytes: the page within the budget and
+  // the row that crosses it. The running sum streams along the index scan, so the LIMIT still
+  // bounds what is read.
+  pullWithin: `SELECT owner, collection, id, seq, doc FROM (
+           SELECT owner, collection, id, seq, doc,
+                  sum(octet_length(doc)) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) - octet_length(doc) AS before
+           FROM docs WHERE owner = $1 AND collection = $2 AND seq > $3 ORDER BY seq LIMIT $4) page
+         WHERE before <= $5 ORDER BY seq`,
   getDocs: `SELECT k.i::int AS i, d.owner, d.collection, d.id, d.seq, d.doc
             FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(owner, id, i)
             JOIN docs d ON d.owner = k.owner AND d.collection = $3 AND d.id = k.id`,
@@ -215,8 +224,12 @@ class PostgresTx implements StoreTx {
     return (await this.#client.query<R>(text, values)).rows;
   }
 
-  async pullDocs(query: { owner: string; collection: string; afterSeq: number; limit: number }): Promise<StoredDoc[]> {
-    return (await this.#query<DocRow>(SQL.pull, [query.owner, query.collection, query.afterSeq, query.limit])).map(toDoc);
+  async pullDocs(query: PullQuery): Promise<StoredDoc[]> {
+    const args = [query.owner, query.collection, query.afterSeq, query.limit];
+    const rows = query.maxBytes === undefined
+      ? await this.#query<DocRow>(SQL.pull, args)
+      : await this.#query<DocRow>(SQL.pullWithin, [...args, query.maxBytes]);
+    return rows.map(toDoc);
   }
 
   async getDocs(collection: string, keys: readonly DocKey[]): Promise<(StoredDoc | undefined)[]> {

@@ -12,6 +12,7 @@ import type {
   DocKey,
   DocWrite,
   MessageQuery,
+  PullQuery,
   SeqRange,
   Store,
   StoreReader,
@@ -76,8 +77,8 @@ function prepareStatements(db: Database.Database) {
     beginRead: db.prepare('BEGIN'),
     commit: db.prepare('COMMIT'),
     rollback: db.prepare('ROLLBACK'),
-    pull: db.prepare<[string, string, number, number], DocRow>(
-      'SELECT owner, collection, id, seq, doc FROM docs WHERE owner = ? AND collection = ? AND seq > ? ORDER BY seq LIMIT ?'),
+    pull: db.prepare<[string, string, number, number], [string, number, string]>(
+      'SELECT id, seq, doc FROM docs WHERE owner = ? AND collection = ? AND seq > ? ORDER BY seq LIMIT ?').raw(true),
     getDoc: db.prepare<[string, string, string], DocRow>(
       'SELECT owner, collection, id, seq, doc FROM docs WHERE owner = ? AND collection = ? AND id = ?'),
     byTarget: db.prepare<[string, string], DocRow>(
@@ -148,8 +149,19 @@ class SqliteTx implements StoreTx {
     return this.#s;
   }
 
-  async pullDocs(query: { owner: string; collection: string; afterSeq: number; limit: number }): Promise<StoredDoc[]> {
-    return this.#check().pull.all(query.owner, query.collection, query.afterSeq, query.limit).map(toDoc);
+  async pullDocs(query: PullQuery): Promise<StoredDoc[]> {
+    const { owner, collection, maxBytes = Infinity } = query;
+    const docs: StoredDoc[] = [];
+    let bytes = 0;
+    // Stepping the cursor stops SQLite where the budget runs out (leaving the loop resets it);
+    // rows come as arrays of the columns the page needs, the bulk of a fresh sync's server work.
+    for (const [id, seq, json] of this.#check().pull.iterate(owner, collection, query.afterSeq, query.limit)) {
+      docs.push({ owner, collection, id, seq, json });
+      if (maxBytes === Infinity) continue;
+      bytes += Buffer.byteLength(json);
+      if (bytes > maxBytes) break;
+    }
+    return docs;
   }
 
   async getDocs(collection: string, keys: readonly DocKey[]): Promise<(StoredDoc | undefined)[]> {

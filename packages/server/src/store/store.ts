@@ -87,10 +87,26 @@ export interface TeamRecord {
   superTeam: boolean;
 }
 
+export interface PullQuery {
+  owner: string;
+  collection: string;
+  afterSeq: number;
+  limit: number;
+  /**
+   * A page's byte budget: the read stops after the row whose JSON takes the running total past
+   * it, so a caller that keeps the rows within the budget still sees whether more follow — without
+   * reading (and shipping) `limit` rows to use a few hundred.
+   */
+  maxBytes?: number;
+}
+
 /** What a read-only snapshot offers. */
 export interface StoreReader {
-  /** Rows of (owner, collection) with `seq > afterSeq`, by seq, at most `limit`. */
-  pullDocs(query: { owner: string; collection: string; afterSeq: number; limit: number }): Promise<StoredDoc[]>;
+  /**
+   * Rows of (owner, collection) with `seq > afterSeq`, by seq, at most `limit`; with `maxBytes`,
+   * no further than the row that takes the total UTF-8 size of the rows' JSON past it.
+   */
+  pullDocs(query: PullQuery): Promise<StoredDoc[]>;
   /** The documents at `keys`, in the same order (`undefined` where absent). */
   getDocs(collection: string, keys: readonly DocKey[]): Promise<(StoredDoc | undefined)[]>;
   /** Every document of `collection` whose lookup key is `target`, whoever owns it. */
