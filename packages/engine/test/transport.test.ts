@@ -13,7 +13,7 @@ import { ConversationType, ErrorCode, type SessionEndpoint, type StreamEvent } f
 import { startServer, type ConvSyncServer } from '@convsync/server';
 import { InMemoryTransport } from '../src/transport/in-memory.js';
 import { SocketIoTransport } from '../src/transport/socket-io.js';
-import type { ConnectionState, Transport } from '../src/transport/transport.js';
+import type { ConnectionState, ResponseOf, Transport } from '../src/transport/transport.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -130,6 +130,96 @@ describe('InMemoryTransport over the server session', () => {
     await until(transport.state$, (s) => s.status === 'connecting' && s.attempt >= 4);
     expect(attempts).toBeGreaterThanOrEqual(3);
     await expect(transport.request('message:list', { conversationId: 'a|1|b', limit: 1 })).rejects.toMatchObject({ code: ErrorCode.OFFLINE });
+  });
+});
+
+describe('json pull pages', () => {
+  /** An endpoint over the server's session that shows the transport's requests and answers to `tap`. */
+  function tapped(srv: ConvSyncServer, token: string, tap: (event: string, payload: unknown, answer: object) => object): () => Promise<SessionEndpoint> {
+    return async () => {
+      const session = await srv.connectInProcess(token);
+      return {
+        onStream: (listener) => session.onStream(listener),
+        close: () => session.close(),
+        request: async (event, payload) => tap(event, payload, await session.request(event, payload)) as Awaited<ReturnType<SessionEndpoint['request']>>,
+      };
+    };
+  }
+
+  async function withConversations(count: number): Promise<{ srv: ConvSyncServer; token: string }> {
+    const srv = await server();
+    for (let i = 0; i < count; i++) await srv.sendMessage({ from: `peer${i}`, conversationType: ConversationType.P2P, targetId: 'alice', text: `hi ${i}` });
+    return { srv, token: await srv.issueToken('alice') };
+  }
+
+  it('asks for json pages and hands them on parsed, equal to the objects form', async () => {
+    const { srv, token } = await withConversations(3);
+    const seen: { payload: unknown; answer: object }[] = [];
+    const transport = track(new InMemoryTransport({
+      open: tapped(srv, token, (event, payload, answer) => {
+        if (event === 'sync:pull') seen.push({ payload, answer });
+        return answer;
+      }),
+    }));
+    transport.connect();
+    await until(transport.state$, online);
+    const page = await transport.request('sync:pull', { collection: 'conversations', checkpoint: null, batchSize: 10 });
+    expect(seen[0]?.payload).toMatchObject({ format: 'json' });
+    expect(typeof (seen[0]?.answer as { documentsJson?: unknown }).documentsJson).toBe('string');
+    const objects = await (await srv.connectInProcess(token)).request('sync:pull', { collection: 'conversations', checkpoint: null, batchSize: 10 });
+    expect(page).toEqual({ collection: 'conversations', documents: (objects as unknown as { documents: unknown }).documents, checkpoint: { seq: 3 }, hasMore: false });
+    expect(page.documents).toHaveLength(3);
+  });
+
+  it('takes objects from a server that predates the json format', async () => {
+    const { srv, token } = await withConversations(2);
+    const transport = track(new InMemoryTransport({
+      open: async () => {
+        const session = await srv.connectInProcess(token);
+        // An older server's schema drops the field it does not know.
+        const request: SessionEndpoint['request'] = (event, payload) =>
+          session.request(event, event === 'sync:pull' ? { ...(payload as object), format: undefined } : payload);
+        return { onStream: (listener) => session.onStream(listener), close: () => session.close(), request };
+      },
+    }));
+    transport.connect();
+    await until(transport.state$, online);
+    const page = await transport.request('sync:pull', { collection: 'conversations', checkpoint: null, batchSize: 10 });
+    expect(page.documents.map((d) => 'conversationId' in d && d.conversationId).sort()).toEqual(['alice|1|peer0', 'alice|1|peer1']);
+  });
+
+  it.each([
+    ['is not JSON', () => '[{"conversationId":'],
+    ['holds a malformed document', () => '[{"conversationId":"nope"}]'],
+  ])('refuses a page whose documentsJson %s with 500, passing nothing on', async (_, corrupt) => {
+    const { srv, token } = await withConversations(1);
+    const transport = track(new InMemoryTransport({
+      open: tapped(srv, token, (event, _payload, answer) => (event === 'sync:pull' ? { ...answer, documentsJson: corrupt() } : answer)),
+    }));
+    transport.connect();
+    await until(transport.state$, online);
+    await expect(transport.request('sync:pull', { collection: 'conversations', checkpoint: null, batchSize: 10 }))
+      .rejects.toMatchObject({ code: ErrorCode.INTERNAL });
+  });
+
+  it('decodes pages that travel as bytes over a real socket, page after page', async () => {
+    const srv = await startServer({ database: ':memory:', port: 0, secret: SECRET, maxFrameBytes: 2_000 });
+    cleanups.push(() => srv.close());
+    for (let i = 0; i < 6; i++) await srv.sendMessage({ from: `peer${i}`, conversationType: ConversationType.P2P, targetId: 'alice', text: `hi ${i}` });
+    const transport = track(new SocketIoTransport({ urls: [srv.url], token: await srv.issueToken('alice'), deviceId: 'd1' }));
+    transport.connect();
+    await until(transport.state$, online);
+    const ids: string[] = [];
+    let checkpoint: { seq: number } | null = null;
+    let pages = 0;
+    for (let more = true; more; pages++) {
+      const page: ResponseOf<'sync:pull'> = await transport.request('sync:pull', { collection: 'conversations', checkpoint, batchSize: 100 });
+      for (const doc of page.documents) if ('conversationId' in doc) ids.push(doc.conversationId);
+      checkpoint = page.checkpoint;
+      more = page.hasMore;
+    }
+    expect(pages).toBeGreaterThan(1);
+    expect(ids.sort()).toEqual(Array.from({ length: 6 }, (_, i) => `alice|1|peer${i}`));
   });
 });
 

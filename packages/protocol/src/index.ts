@@ -76,7 +76,18 @@ export { answerSchema, wireErrorSchema, type Ack, type Answer } from './wire/ans
 export { handshakeAuthSchema, type HandshakeAuth } from './wire/handshake.js';
 export { sessionInfoAnswerSchema, sessionInfoRequestSchema, type SessionInfoRequest, type SessionInfoResponse } from './wire/session-info.js';
 export { documentId, documentSchemas, primaryKeys, type AnyDoc, type CollectionDocs } from './wire/documents.js';
-export { MAX_FRAME_BYTES, pullAnswerSchema, pullRequestSchema, type PullAnswer, type PullRequest, type PullResponse } from './wire/pull.js';
+export {
+  MAX_FRAME_BYTES,
+  PullFormat,
+  packDocuments,
+  pullAnswerSchema,
+  pullRequestSchema,
+  unpackPullAnswer,
+  type PullAnswer,
+  type PullJsonResponse,
+  type PullRequest,
+  type PullResponse,
+} from './wire/pull.js';
 export { pushAnswerSchema, pushRequestSchema, type PushAnswer, type PushRequest, type PushResponse } from './wire/push.js';
 export { streamEventSchema, type StreamEvent } from './wire/stream.js';
 export { sendMessageAnswerSchema, sendMessageRequestSchema, type SendMessageRequest, type SendMessageResponse } from './wire/message-send.js';

@@ -5,5 +5,7 @@
  * History:
  * - 1: pull/push/stream of `conversations` and `conversationGroups` with `{seq}` checkpoints,
  *   `message:send`, `message:list`, `session:info`.
+ *   Later additions that both sides negotiate per request, so no bump (an older peer ignores them):
+ *   `sync:pull` `format: 'json'` (the page's documents as one JSON text, `documentsJson`).
  */
 export const PROTOCOL_VERSION = 1;

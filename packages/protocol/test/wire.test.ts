@@ -4,10 +4,13 @@ import {
   ConvSyncError,
   ErrorCode,
   emptyConversation,
+  packDocuments,
   parseOrThrow,
+  pullAnswerSchema,
   pullRequestSchema,
   pushRequestSchema,
   sendMessageRequestSchema,
+  unpackPullAnswer,
 } from '../src/index.js';
 
 describe('wire schemas', () => {
@@ -43,6 +46,49 @@ describe('wire schemas', () => {
       expect(error).toBeInstanceOf(ConvSyncError);
       expect((error as ConvSyncError).desc).toContain('conversationId');
     }
+  });
+});
+
+describe('json pull pages', () => {
+  const docs = [emptyConversation({ conversationId: 'alice|1|bob', now: 1 }), { ...emptyConversation({ conversationId: 'alice|1|zoe', now: 2 }), name: 'Zoé ✓' }];
+  const texts = docs.map((doc) => JSON.stringify(doc));
+  const page = { ok: true, collection: 'conversations', checkpoint: { seq: 2 }, hasMore: false };
+
+  it('join stored JSON texts into one array text', () => {
+    expect(JSON.parse(packDocuments(texts))).toEqual(docs);
+    expect(packDocuments([])).toBe('[]');
+  });
+
+  it.each([
+    ['a string', (text: string): unknown => text],
+    ['UTF-8 bytes (a Node Buffer)', (text: string): unknown => Buffer.from(text)],
+    ['an ArrayBuffer (socket.io in a browser)', (text: string): unknown => new TextEncoder().encode(text).buffer],
+  ])('unpack a page sent as %s into the objects form the answer schema validates', (_, encode) => {
+    const unpacked = unpackPullAnswer({ ...page, documentsJson: encode(packDocuments(texts)) });
+    expect(unpacked).toEqual({ ...page, documents: docs });
+    expect(v.safeParse(pullAnswerSchema, unpacked).success).toBe(true);
+  });
+
+  it('leave the objects form and error answers as they are', () => {
+    const objects = { ...page, documents: docs };
+    expect(unpackPullAnswer(objects)).toBe(objects);
+    const refused = { ok: false, error: { code: 191004, desc: 'no' } };
+    expect(unpackPullAnswer(refused)).toBe(refused);
+    expect(unpackPullAnswer(null)).toBeNull();
+    const both = { ...objects, documentsJson: '[]' };
+    expect(unpackPullAnswer(both)).toBe(both);
+  });
+
+  it('throw on a page that is not UTF-8 JSON', () => {
+    expect(() => unpackPullAnswer({ ...page, documentsJson: '[{"conversationId":' })).toThrow(SyntaxError);
+    expect(() => unpackPullAnswer({ ...page, documentsJson: Uint8Array.of(0x5b, 0xff, 0x5d) })).toThrow(TypeError);
+  });
+
+  it('accept the json format in a pull request and refuse an unknown one', () => {
+    const request = { collection: 'conversations', checkpoint: null, batchSize: 10 };
+    expect(parseOrThrow(pullRequestSchema, { ...request, format: 'json' }, 'pull').format).toBe('json');
+    expect(parseOrThrow(pullRequestSchema, request, 'pull').format).toBeUndefined();
+    expect(v.safeParse(pullRequestSchema, { ...request, format: 'binary' }).success).toBe(false);
   });
 });
 

@@ -126,6 +126,50 @@ describe('push and pull', () => {
     expect(end).toMatchObject({ documents: [], checkpoint: { seq: 12 }, hasMore: false });
   });
 
+  it('a json page carries the stored documents as UTF-8 bytes over a socket, page for page as the objects form', async () => {
+    const server = await h.server({ maxFrameBytes: 3_000 });
+    const alice = await h.client(server, 'alice');
+    await pushConversations(alice, Array.from({ length: 12 }, (_, i) => localDoc(`alice|1|peer${i}`, { serverExtension: 'é'.repeat(i * 20) })));
+    let seq = 0;
+    let pages = 0;
+    for (let more = true; more; pages++) {
+      const request = { collection: 'conversations', checkpoint: { seq }, batchSize: 100 };
+      const objects = await alice.ok<{ documents: ConversationDoc[]; checkpoint: { seq: number }; hasMore: boolean }>(ClientEvent.PULL, request);
+      const packed = await alice.ok<{ documentsJson: unknown; checkpoint: { seq: number }; hasMore: boolean }>(ClientEvent.PULL, { ...request, format: 'json' });
+      expect(packed).not.toHaveProperty('documents');
+      // socket.io hands a Node client its binary attachments as Buffers.
+      expect(Buffer.isBuffer(packed.documentsJson)).toBe(true);
+      const bytes = packed.documentsJson as Buffer;
+      expect(JSON.parse(bytes.toString('utf8'))).toEqual(objects.documents);
+      expect(packed.checkpoint).toEqual(objects.checkpoint);
+      expect(packed.hasMore).toBe(objects.hasMore);
+      seq = packed.checkpoint.seq;
+      more = packed.hasMore;
+    }
+    expect(seq).toBe(12);
+    expect(pages).toBeGreaterThan(2);
+  });
+
+  it('an in-process session gets a json page as a string', async () => {
+    const server = await h.server();
+    const alice = await h.client(server, 'alice');
+    await pushConversations(alice, [localDoc('alice|1|bob'), localDoc('alice|1|carol')]);
+    const endpoint = await server.connectInProcess(await server.issueToken('alice'));
+    const packed = await endpoint.request(ClientEvent.PULL, { collection: 'conversations', checkpoint: null, batchSize: 10, format: 'json' });
+    expect(packed).toMatchObject({ ok: true, collection: 'conversations', checkpoint: { seq: 2 }, hasMore: false });
+    const text = (packed as { documentsJson?: unknown }).documentsJson;
+    expect(typeof text).toBe('string');
+    const { documents } = await alice.pullAll();
+    expect(JSON.parse(text as string)).toEqual(documents);
+  });
+
+  it('refuses a pull in a format it does not know', async () => {
+    const server = await h.server();
+    const alice = await h.client(server, 'alice');
+    const answer = await alice.request(ClientEvent.PULL, { collection: 'conversations', checkpoint: null, batchSize: 10, format: 'xml' });
+    expect(answer).toMatchObject({ ok: false, error: { code: 191004 } });
+  });
+
   it('pull never skips or repeats a change while pushes and messages commit concurrently', async () => {
     const server = await h.server();
     const reader = await h.client(server, 'alice', { deviceId: 'reader' });

@@ -7,16 +7,18 @@ import {
   ClientEvent,
   ConvSyncError,
   ErrorCode,
+  PullFormat,
   messageListAnswerSchema,
   pullAnswerSchema,
   pushAnswerSchema,
   sendMessageAnswerSchema,
   sessionInfoAnswerSchema,
   streamEventSchema,
+  unpackPullAnswer,
   type StreamEvent,
 } from '@convsync/protocol';
 import { isPullSuccessFast, isStreamEventFast } from './fast-validate.js';
-import type { ClientEventName, ResponseOf } from './transport.js';
+import type { ClientEventName, RequestOf, ResponseOf } from './transport.js';
 
 const answerSchemas = {
   [ClientEvent.SESSION_INFO]: sessionInfoAnswerSchema,
@@ -30,7 +32,8 @@ const answerSchemas = {
  * The success payload of `answer`, or the server's error as a ConvSyncError. An answer that does
  * not parse is a 500 (a retry may get a good one), never passed on.
  */
-export function readAnswer<E extends ClientEventName>(event: E, answer: unknown): ResponseOf<E> {
+export function readAnswer<E extends ClientEventName>(event: E, raw: unknown): ResponseOf<E> {
+  const answer = event === ClientEvent.PULL ? unpackPage(raw) : raw;
   if (event === ClientEvent.PULL && isPullSuccessFast(answer)) {
     // Pages are the bulk of a fresh sync: the hand-written check accepts them without copying.
     const { ok: _ok, ...rest } = answer as Record<string, unknown>;
@@ -47,6 +50,27 @@ export function readAnswer<E extends ClientEventName>(event: E, answer: unknown)
   if (!output.ok) throw ConvSyncError.fromWire(output.error);
   const { ok: _ok, ...rest } = output;
   return rest as ResponseOf<E>;
+}
+
+/** A pull answer with a `'json'` page's documents parsed (one parse per page). */
+function unpackPage(raw: unknown): unknown {
+  try {
+    return unpackPullAnswer(raw);
+  } catch (error) {
+    throw new ConvSyncError(ErrorCode.INTERNAL, 'malformed sync:pull answer from the server', {
+      detail: { path: 'documentsJson', message: error instanceof Error ? error.message : String(error) },
+      cause: error,
+    });
+  }
+}
+
+/**
+ * The request as it goes on the wire: pulls ask for `'json'` pages, which the server builds from
+ * its stored JSON without parsing it (a server that predates `format` ignores it and sends objects).
+ */
+export function encodeRequest<E extends ClientEventName>(event: E, payload: RequestOf<E>): RequestOf<E> {
+  if (event !== ClientEvent.PULL) return payload;
+  return { ...(payload as RequestOf<'sync:pull'>), format: PullFormat.JSON };
 }
 
 /** `decodeAnswer` is `readAnswer` under the name the transports use. */

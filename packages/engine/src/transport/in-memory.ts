@@ -13,7 +13,7 @@ import {
   type SessionEndpoint,
   type StreamEvent,
 } from '@convsync/protocol';
-import { clockOffset, closedError, decodeAnswer, isTerminal, offlineError, readStreamEvent } from './answers.js';
+import { clockOffset, closedError, decodeAnswer, encodeRequest, isTerminal, offlineError, readStreamEvent } from './answers.js';
 import { defaultRetryDelay } from './backoff.js';
 import type { ClientEventName, ConnectionState, RequestOf, ResponseOf, Transport } from './transport.js';
 
@@ -85,7 +85,7 @@ export class InMemoryTransport implements Transport {
     const endpoint = this.#endpoint;
     if (endpoint === undefined || this.#state.value.status !== 'online') throw offlineError();
     const generation = this.#generation;
-    const raw = wire(await endpoint.request(event, wire(payload)));
+    const raw = wire(await endpoint.request(event, wire(encodeRequest(event, payload))));
     try {
       return decodeAnswer(event, raw);
     } catch (error) {

@@ -17,7 +17,7 @@ import {
   isErrorCode,
   type StreamEvent,
 } from '@convsync/protocol';
-import { clockOffset, closedError, decodeAnswer, isTerminal, offlineError, readStreamEvent } from './answers.js';
+import { clockOffset, closedError, decodeAnswer, encodeRequest, isTerminal, offlineError, readStreamEvent } from './answers.js';
 import { defaultRetryDelay } from './backoff.js';
 import type { ClientEventName, ConnectionState, RequestOf, ResponseOf, Transport } from './transport.js';
 
@@ -98,7 +98,7 @@ export class SocketIoTransport implements Transport {
   async #send<E extends ClientEventName>(socket: Socket, event: E, payload: RequestOf<E>, timeoutMs: number): Promise<ResponseOf<E>> {
     let raw: unknown;
     try {
-      raw = await (socket.timeout(timeoutMs) as unknown as EmitWithAck).emitWithAck(event, payload);
+      raw = await (socket.timeout(timeoutMs) as unknown as EmitWithAck).emitWithAck(event, encodeRequest(event, payload));
     } catch (error) {
       if (this.#closed) throw closedError();
       if (!socket.connected) throw new ConvSyncError(ErrorCode.OFFLINE, 'the connection was lost', { cause: error });

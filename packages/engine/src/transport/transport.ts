@@ -8,6 +8,7 @@ import type { Observable } from 'rxjs';
 import type {
   ClientToServerEvents,
   ConvSyncError,
+  PullResponse,
   SessionInfoResponse,
   StreamEvent,
 } from '@convsync/protocol';
@@ -16,8 +17,13 @@ export type ClientEventName = keyof ClientToServerEvents;
 export type RequestOf<E extends ClientEventName> = Parameters<ClientToServerEvents[E]>[0];
 type AckOf<E extends ClientEventName> = Parameters<ClientToServerEvents[E]>[1];
 type AnswerOf<E extends ClientEventName> = Parameters<AckOf<E>>[0];
-/** The success payload of an event's answer, without the `ok` flag. */
-export type ResponseOf<E extends ClientEventName> = Omit<Extract<AnswerOf<E>, { ok: true }>, 'ok'>;
+/**
+ * The success payload of an event's answer, without the `ok` flag, as the transport hands it on:
+ * a pull page always with its documents as objects, whatever form it travelled in.
+ */
+export type ResponseOf<E extends ClientEventName> = E extends 'sync:pull'
+  ? PullResponse
+  : Omit<Extract<AnswerOf<E>, { ok: true }>, 'ok'>;
 
 /** The connection as a discriminated union that carries its reason. */
 export type ConnectionState =

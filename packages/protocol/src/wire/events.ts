@@ -5,7 +5,7 @@
 import type { Ack } from './answer.js';
 import type { MessageListRequest, MessageListResponse } from './message-list.js';
 import type { SendMessageRequest, SendMessageResponse } from './message-send.js';
-import type { PullRequest, PullResponse } from './pull.js';
+import type { PullJsonResponse, PullRequest, PullResponse } from './pull.js';
 import type { PushRequest, PushResponse } from './push.js';
 import type { SessionInfoRequest, SessionInfoResponse } from './session-info.js';
 import type { StreamEvent } from './stream.js';
@@ -25,7 +25,8 @@ export const ServerEvent = {
 
 export interface ClientToServerEvents {
   'session:info': (request: SessionInfoRequest, ack: Ack<SessionInfoResponse>) => void;
-  'sync:pull': (request: PullRequest, ack: Ack<PullResponse>) => void;
+  /** The answer's form follows the request's `format` (objects when absent). */
+  'sync:pull': (request: PullRequest, ack: Ack<PullResponse | PullJsonResponse>) => void;
   'sync:push': (request: PushRequest, ack: Ack<PushResponse>) => void;
   'message:send': (request: SendMessageRequest, ack: Ack<SendMessageResponse>) => void;
   'message:list': (request: MessageListRequest, ack: Ack<MessageListResponse>) => void;

@@ -2,6 +2,17 @@
  * `sync:pull`: the documents of one collection changed after a checkpoint, in change-log order.
  * A page holds at most `batchSize` documents and stays under `MAX_FRAME_BYTES`; `hasMore` says
  * whether the log goes on, so a client never mistakes a byte-capped page for the end.
+ *
+ * Two encodings of a page, chosen by the request's `format`:
+ * - `'objects'` (the default, and all an older server knows): `documents` is an array of objects;
+ * - `'json'`: `documentsJson` is the page's documents as one JSON array text. The server stores
+ *   every document as JSON text, so it can join the stored texts instead of parsing each one only
+ *   for the socket to serialise it again; the client parses the page once. Over socket.io the text
+ *   travels as its UTF-8 bytes (a binary attachment), which neither side has to escape into the
+ *   frame's own JSON or unescape from it; an in-process session keeps it a string. A server that
+ *   predates `format` drops the unknown field and answers with objects, so a client accepts both.
+ * Either way the client validates the documents with the same schemas (`pullAnswerSchema`, after
+ * `unpackPullAnswer`).
  */
 import * as v from 'valibot';
 import { checkpointSchema, collectionSchema } from '../documents/collections.js';
@@ -13,10 +24,18 @@ import { answerSchema } from './answer.js';
 /** Server → client pages stay under this many bytes (socket.io's default frame limit is 1 MB). */
 export const MAX_FRAME_BYTES = 512 * 1024;
 
+export const PullFormat = {
+  OBJECTS: 'objects',
+  JSON: 'json',
+} as const;
+export type PullFormat = (typeof PullFormat)[keyof typeof PullFormat];
+
 export const pullRequestSchema = v.object({
   collection: collectionSchema,
   checkpoint: v.nullable(checkpointSchema),
   batchSize: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Limits.MAX_PULL_BATCH)),
+  /** How the answer carries the documents; absent means `'objects'`. */
+  format: v.optional(v.picklist([PullFormat.OBJECTS, PullFormat.JSON])),
 });
 export type PullRequest = v.InferOutput<typeof pullRequestSchema>;
 
@@ -38,4 +57,40 @@ export const pullAnswerSchema = v.variant('ok', [
   answerSchema({}).options[1],
 ]);
 export type PullAnswer = v.InferOutput<typeof pullAnswerSchema>;
+/** A page with its documents as objects: what a `'json'` page is once unpacked. */
 export type PullResponse = Omit<Extract<PullAnswer, { ok: true }>, 'ok'>;
+
+/** A `format: 'json'` page as it travels. */
+export interface PullJsonResponse {
+  collection: PullResponse['collection'];
+  /** A JSON array of the page's documents: the text, or its UTF-8 bytes. */
+  documentsJson: string | Uint8Array | ArrayBuffer;
+  checkpoint: PullResponse['checkpoint'];
+  hasMore: boolean;
+}
+
+/** The `documentsJson` of a page whose documents are stored as these JSON texts, in order. */
+export function packDocuments(jsonTexts: readonly string[]): string {
+  return `[${jsonTexts.join(',')}]`;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function jsonText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (value instanceof Uint8Array || value instanceof ArrayBuffer) return utf8.decode(value);
+  return undefined;
+}
+
+/**
+ * A `'json'` page's answer with its documents parsed (the objects form, to validate with
+ * `pullAnswerSchema`); any other answer as it is. Throws (a TypeError or SyntaxError) when
+ * `documentsJson` is not UTF-8 JSON.
+ */
+export function unpackPullAnswer(answer: unknown): unknown {
+  if (typeof answer !== 'object' || answer === null || !('documentsJson' in answer)) return answer;
+  const { documentsJson, ...rest } = answer as Record<string, unknown>;
+  const text = jsonText(documentsJson);
+  if (text === undefined || 'documents' in rest) return answer;
+  return { ...rest, documents: JSON.parse(text) as unknown };
+}

@@ -3,8 +3,12 @@
  * change-log order. Every filter is in the query before its LIMIT (RxDB stops at the first short
  * page), and a page also stops before `MAX_FRAME_BYTES` of documents — `hasMore` tells the client
  * to continue rather than mistake a byte-capped page for the end.
+ *
+ * The store keeps each document as the JSON text it was written as. A `format: 'json'` page joins
+ * those texts as they are (`packDocuments`); only the objects form parses them, for clients that
+ * did not ask for JSON.
  */
-import { MAX_FRAME_BYTES, type PullRequest, type PullResponse } from '@convsync/protocol';
+import { MAX_FRAME_BYTES, PullFormat, packDocuments, type PullJsonResponse, type PullRequest, type PullResponse } from '@convsync/protocol';
 import type { Store } from '../store/store.js';
 
 export interface PullOptions {
@@ -12,26 +16,25 @@ export interface PullOptions {
   maxFrameBytes?: number;
 }
 
-export async function pull(store: Store, owner: string, request: PullRequest, options: PullOptions = {}): Promise<PullResponse> {
+export async function pull(store: Store, owner: string, request: PullRequest, options: PullOptions = {}): Promise<PullResponse | PullJsonResponse> {
   const afterSeq = request.checkpoint?.seq ?? 0;
   const budget = options.maxFrameBytes ?? MAX_FRAME_BYTES;
-  // One row more than asked tells whether the log goes on.
+  // One row more than the page tells whether the log goes on: the store reads up to the row that
+  // crosses the budget, or one past `batchSize`.
   const rows = await store.read((reader) =>
-    reader.pullDocs({ owner, collection: request.collection, afterSeq, limit: request.batchSize + 1 }));
-  const documents: unknown[] = [];
+    reader.pullDocs({ owner, collection: request.collection, afterSeq, limit: request.batchSize + 1, maxBytes: budget }));
+  const texts: string[] = [];
   let bytes = 0;
   let lastSeq = afterSeq;
-  for (const row of rows.slice(0, request.batchSize)) {
+  for (const row of rows) {
+    if (texts.length === request.batchSize) break;
     const size = Buffer.byteLength(row.json);
-    if (documents.length > 0 && bytes + size > budget) break;
-    documents.push(JSON.parse(row.json));
+    if (texts.length > 0 && bytes + size > budget) break;
+    texts.push(row.json);
     bytes += size;
     lastSeq = row.seq;
   }
-  return {
-    collection: request.collection,
-    documents,
-    checkpoint: { seq: lastSeq },
-    hasMore: rows.length > documents.length,
-  } as PullResponse;
+  const page = { collection: request.collection, checkpoint: { seq: lastSeq }, hasMore: rows.length > texts.length };
+  if (request.format === PullFormat.JSON) return { ...page, documentsJson: packDocuments(texts) };
+  return { ...page, documents: texts.map((text) => JSON.parse(text) as unknown) } as PullResponse;
 }

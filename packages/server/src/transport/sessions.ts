@@ -11,6 +11,7 @@ import {
   isDeviceId,
   parseOrThrow,
   handshakeAuthSchema,
+  type Answer,
   type ConnectErrorData,
   type SessionEndpoint,
   type StreamEvent,
@@ -76,6 +77,17 @@ async function authenticate(deps: SessionDeps, auth: unknown): Promise<Session> 
   };
 }
 
+/**
+ * An answer as a socket sends it: a `'json'` pull page's text as UTF-8 bytes, which socket.io
+ * sends as a binary attachment. As a string it would be escaped into the frame's JSON here and
+ * unescaped on the device: two more passes over every byte of the page.
+ */
+function forSocket(answer: Answer<object>): Answer<object> {
+  if (!answer.ok || !('documentsJson' in answer) || typeof answer.documentsJson !== 'string') return answer;
+  const page: object = { ...answer, documentsJson: Buffer.from(answer.documentsJson) };
+  return page as Answer<object>;
+}
+
 /** Installs the handshake middleware and the per-socket handlers. */
 export function attachSockets(io: SocketServer, deps: SessionDeps): void {
   io.use((socket, next) => {
@@ -112,7 +124,7 @@ export function attachSockets(io: SocketServer, deps: SessionDeps): void {
       const ack = typeof last === 'function' ? (last as (answer: unknown) => void) : undefined;
       const payload = ack !== undefined && args.length === 1 ? undefined : args[0];
       void deps.dispatch(session, typeof event === 'string' ? event : String(event), payload).then((answer) => {
-        ack?.(answer);
+        ack?.(forSocket(answer));
       });
     });
     socket.on('disconnect', () => {
