@@ -21,8 +21,14 @@ import { conversationGroupDocSchema } from '../documents/group.js';
 import { Limits } from '../limits.js';
 import { answerSchema } from './answer.js';
 
-/** Server → client pages stay under this many bytes (socket.io's default frame limit is 1 MB). */
-export const MAX_FRAME_BYTES = 512 * 1024;
+/**
+ * Server → client pages stay under this many bytes of documents: room for a full batch of
+ * `Limits.MAX_PULL_BATCH` typical conversations (≈900 bytes each), so a fresh device syncs in few
+ * round trips, while one answer still holds neither side's event loop for long. It is not a
+ * transport limit: socket.io's `maxHttpBufferSize` bounds what the server receives, and a pull page
+ * travels the other way.
+ */
+export const MAX_FRAME_BYTES = 2 * 1024 * 1024;
 
 export const PullFormat = {
   OBJECTS: 'objects',
