@@ -65,23 +65,24 @@ function isBoolean(value: unknown): boolean {
   return value === true || value === false;
 }
 
-function isMessageRefer(value: unknown): boolean {
+/** `validId`: a conversation id already checked (the document's own), so an equal one is not parsed again. */
+function isMessageRefer(value: unknown, validId: string): boolean {
   return isRecord(value) && hasExactKeys(value, 7) &&
     isValidId(value['senderId']) &&
     isValidId(value['receiverId']) &&
     isValidId(value['messageClientId']) &&
     isValidId(value['messageServerId']) &&
     isConversationType(value['conversationType']) &&
-    isConversationIdValue(value['conversationId']) &&
+    (value['conversationId'] === validId || isConversationIdValue(value['conversationId'])) &&
     isTime(value['createTime']);
 }
 
-function isLastMessage(value: unknown): boolean {
+function isLastMessage(value: unknown, validId: string): boolean {
   if (value === null) return true;
   if (!isRecord(value) || !hasExactKeys(value, 5)) return false;
   const state = value['lastMessageState'];
   const type = value['messageType'];
-  return isMessageRefer(value['messageRefer']) &&
+  return isMessageRefer(value['messageRefer'], validId) &&
     (state === 0 || state === 1) &&
     (type === 0 || type === 100) &&
     isString(value['text'], Limits.MAX_PREVIEW_LENGTH) &&
@@ -126,7 +127,7 @@ export function isConversationDocFast(value: unknown): boolean {
     isCount(value['serverRev']) &&
     isString(value['name'], Limits.MAX_NAME_LENGTH) &&
     isString(value['avatar'], Limits.MAX_AVATAR_LENGTH) &&
-    isLastMessage(value['lastMessage']) &&
+    isLastMessage(value['lastMessage'], value['conversationId'] as string) &&
     isCount(value['unreadCount']) &&
     isTime(value['sortOrder']) &&
     isTime(value['createTime']) &&
