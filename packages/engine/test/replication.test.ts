@@ -3,7 +3,7 @@ import { startServer, type ConvSyncServer } from '@convsync/server';
 import { ConvSyncError, ErrorCode, emptyConversation, mergeConversation, normalizeConversation, type ConversationDoc } from '@convsync/protocol';
 import { conversationConflictHandler } from '../src/replication/conflict.js';
 import { StreamGate } from '../src/replication/stream-gate.js';
-import { closeAll, droppingStream, failingRequests, inMemoryDevice, type StorageKind } from './engine.helpers.js';
+import { closeAll, droppingStream, failingRequests, inMemoryDevice, synced, type StorageKind } from './engine.helpers.js';
 import { waitFor } from './services.helpers.js';
 
 describe('the stream gate', () => {
@@ -178,6 +178,61 @@ describe.each<StorageKind>(['memory', 'dexie'])('replication over the in-memory 
     await server.sendMessage({ from: 'dave', conversationType: 1, targetId: 'alice', text: 'next' });
     await waitFor(device.conversationService.totalUnreadCount$, (n) => n === 3);
     expect((await device.conversationService.getConversation('alice|1|carol')).lastMessage?.text).toBe('lost');
+  });
+
+  // Issue 4, seed 11. RxDB's downstream does not store a pulled state while a local write of the
+  // same document is unpushed, trusting the push's answer to be at least as new. Here the first
+  // pull is answered after a message the server committed once it had merged the push: the
+  // answer of the push is older than what the pull brought, and the pull was not stored.
+  it('a state pulled while a local write of it is being pushed is not lost when the push answers with an older one', async () => {
+    await server.sendMessage({ from: 'bob', conversationType: 1, targetId: 'alice', text: 'first' });
+    let lateCommitted!: () => void;
+    const late = new Promise<void>((resolve) => {
+      lateCommitted = resolve;
+    });
+    let pulledAfterLate!: () => void;
+    const pulled = new Promise<void>((resolve) => {
+      pulledAfterLate = resolve;
+    });
+    let heldPull = false;
+    let heldPush = false;
+    const device = await inMemoryDevice(server, 'alice', {
+      storage,
+      synced: false,
+      wrap: (inner) => ({
+        state$: inner.state$,
+        stream$: inner.stream$,
+        connect: () => inner.connect(),
+        disconnect: () => inner.disconnect(),
+        close: () => inner.close(),
+        request: async (event, payload, options) => {
+          const conversations = (payload as { collection?: string }).collection === 'conversations';
+          if (event === 'sync:pull' && conversations && !heldPull) {
+            heldPull = true;
+            await late;
+            const answer = await inner.request(event, payload, options);
+            pulledAfterLate();
+            return answer;
+          }
+          const answer = await inner.request(event, payload, options);
+          if (event === 'sync:push' && conversations && !heldPush) {
+            heldPush = true;
+            await server.sendMessage({ from: 'bob', conversationType: 1, targetId: 'alice', text: 'late' });
+            lateCommitted();
+            await pulled;
+            // Let RxDB's downstream look at the pulled state while the push is still unanswered.
+            await new Promise((resolve) => setTimeout(resolve, 600));
+          }
+          return answer;
+        },
+      }),
+    });
+    // A local write while the first pull is in flight: the conversation is not on the device yet.
+    await device.conversationService.createConversation('alice|1|bob');
+    await synced(device);
+    await waitFor(device.conversationService.conversation$('alice|1|bob'), (c) => c?.lastMessage?.text === 'late', 10_000);
+    expect((await device.conversationService.getConversation('alice|1|bob')).unreadCount).toBe(2);
+    expect(heldPull && heldPush).toBe(true);
   });
 
   it('a device whose clock is a day behind still stamps after an earlier edit', async () => {

@@ -32,10 +32,13 @@ import type { EngineClock } from '../clock.js';
 import type { Transport } from '../transport/transport.js';
 import { bootstrapPull, type BootstrapPage } from './bootstrap.js';
 import { withoutMeta } from './conflict.js';
+import { SkippedMasters, type PushEpochs } from './skipped-masters.js';
 import { StreamGate } from './stream-gate.js';
 
 /** Documents RxDB asks for per pull cycle: large, so a fresh device syncs in few round trips. */
 export const PULL_BATCH_SIZE = 2000;
+/** Deliveries remembered for RxDB's hand-over lag (skipped-masters.ts): two pull batches. */
+const RECENT_DELIVERIES = 2 * PULL_BATCH_SIZE;
 /** Rows per `sync:push`: ~100 conversations (with their assumed masters) stay far below 1.5 MB. */
 export const PUSH_BATCH_SIZE = 100;
 
@@ -48,6 +51,8 @@ export interface CollectionReplicationOptions<C extends Collection> {
   waitOnline: () => Promise<void>;
   /** Each failed handler call, with the error the transport raised. */
   onHandlerError: (error: unknown) => void;
+  /** The protocol's merge of two states of one document (the conflict handler's too). */
+  merge: (a: CollectionDocs[C], b: CollectionDocs[C]) => CollectionDocs[C];
   /** The fresh-device fast path (replication/bootstrap.ts); default true. */
   bootstrap?: boolean;
   /** Delay before RxDB retries a failed handler (ms). */
@@ -61,7 +66,7 @@ export interface CollectionReplication {
   /** The connection was lost: judge stream events again only after the next pull. */
   connectionLost(): void;
   readonly active$: Observable<boolean>;
-  awaitInSync(): Promise<unknown>;
+  awaitInSync(): Promise<void>;
   cancel(): Promise<void>;
 }
 
@@ -84,6 +89,12 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
   const { collection, transport, clock, waitOnline } = options;
   const gate = new StreamGate();
   const stream$ = new Subject<RxReplicationPullStreamItem<Doc, Checkpoint>>();
+  const primaryKey = primaryKeys[collection];
+  const idOf = (doc: Doc): string => (doc as Record<string, unknown>)[primaryKey] as string;
+  const skipped = new SkippedMasters<Doc>({ merge: options.merge, idOf, recentLimit: RECENT_DELIVERIES });
+  /** Pushes whose processing by RxDB has not finished yet (their skipped masters are not ready). */
+  let pushesSettling = 0;
+  let settled: Promise<void> = Promise.resolve();
 
   const observeStamps = (docs: readonly Doc[]): void => {
     const newest = newestStamp(docs);
@@ -100,11 +111,18 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
     }
   };
 
+  // The device's own writes (edits, inserts): every context but the replication's.
+  const localWrites = options.rxCollection.storageInstance.changeStream().subscribe((bulk) => {
+    if (bulk.context.startsWith('replication-')) return;
+    skipped.localWrite(bulk.events.map((event) => event.documentId));
+  });
+
   const streamSubscription = transport.stream$.subscribe((event) => {
     if (event.collection !== collection) return;
     const decision = gate.decide(event as typeof event & { documents: Doc[] });
     if (decision.kind === 'forward') {
       observeStamps(decision.documents);
+      skipped.delivered(decision.documents);
       stream$.next({ documents: decision.documents, checkpoint: decision.checkpoint });
     } else if (decision.kind === 'resync') {
       stream$.next('RESYNC');
@@ -129,13 +147,13 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
             const boot = await bootstrapPull<Doc>({
               rxCollection: options.rxCollection,
               replication: state.internalReplicationState,
-              primaryKey: primaryKeys[collection],
+              primaryKey,
               fetchPage: (at) => transport.request('sync:pull', { collection, checkpoint: at, batchSize: Limits.MAX_PULL_BATCH }) as Promise<unknown> as Promise<BootstrapPage<Doc>>,
               onPage: observeStamps,
             });
             if (boot !== null) {
               gate.pulled(boot.checkpoint);
-              return { documents: boot.documents, checkpoint: boot.checkpoint };
+              return { documents: skipped.withReady(boot.documents), checkpoint: boot.checkpoint };
             }
           }
           const documents: Doc[] = [];
@@ -149,7 +167,7 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
           }
           gate.pulled(at);
           observeStamps(documents);
-          return { documents: documents, checkpoint: at };
+          return { documents: skipped.withReady(documents), checkpoint: at };
         }),
     },
     push: {
@@ -160,13 +178,50 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
             assumedMasterState: row.assumedMasterState === undefined ? null : withoutMeta(row.assumedMasterState),
             newDocumentState: withoutMeta(row.newDocumentState),
           }));
+          const epochs = skipped.pushing(payload.map((row) => idOf(row.newDocumentState)));
           const answer = await transport.request('sync:push', { collection, rows: payload } as never);
           const conflicts = answer.conflicts as Doc[];
           observeStamps(conflicts);
+          afterPushProcessed(epochs, payload.map((row) => row.newDocumentState), conflicts);
           return conflicts;
         }),
     },
   });
+
+  /**
+   * Once RxDB has processed this push — its conflict writes and assumed masters are stored: the
+   * upstream queue that runs this handler has moved past it — what its downstream may have
+   * skipped meanwhile is pulled again (skipped-masters.ts).
+   */
+  function afterPushProcessed(epochs: PushEpochs, sent: readonly Doc[], conflicts: readonly Doc[]): void {
+    const results = new Map<string, Doc>();
+    for (const doc of sent) results.set(idOf(doc), doc);
+    for (const doc of conflicts) results.set(idOf(doc), doc);
+    const processed = state.internalReplicationState?.streamQueue.up ?? Promise.resolve();
+    pushesSettling++;
+    const done = processed.then(
+      () => {
+        pushesSettling--;
+        if (skipped.pushed(epochs, results)) stream$.next('RESYNC');
+      },
+      () => {
+        pushesSettling--;
+      },
+    );
+    settled = Promise.all([settled, done]).then(() => undefined);
+  }
+
+  /** In sync: RxDB idle, no push still settling, nothing skipped waiting to be pulled again. */
+  async function awaitInSync(): Promise<void> {
+    for (;;) {
+      await state.awaitInSync();
+      if ((pushesSettling === 0 && !skipped.hasReady) || state.isStopped()) return;
+      await settled;
+      if (skipped.hasReady) stream$.next('RESYNC');
+      // RxDB may pick the RESYNC up a tick later: let it start before asking whether it is idle.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  }
 
   return {
     state: state as unknown as CollectionReplication['state'],
@@ -177,9 +232,10 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
       gate.reset();
     },
     active$: state.active$,
-    awaitInSync: () => state.awaitInSync(),
+    awaitInSync,
     async cancel() {
       streamSubscription.unsubscribe();
+      localWrites.unsubscribe();
       await state.cancel();
       stream$.complete();
     },

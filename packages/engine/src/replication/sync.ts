@@ -9,7 +9,7 @@
  * the upstream checkpoint), then `finished$` once RxDB reports both in sync on that connection.
  */
 import { BehaviorSubject, Subject, distinctUntilChanged, filter, firstValueFrom, map, race, type Subscription } from 'rxjs';
-import { Collection, ConvSyncError, ErrorCode } from '@convsync/protocol';
+import { Collection, ConvSyncError, ErrorCode, mergeConversation, mergeConversationGroup } from '@convsync/protocol';
 import type { EngineClock } from '../clock.js';
 import type { Replica } from '../replica/types.js';
 import type { ConnectionState, Transport } from '../transport/transport.js';
@@ -78,8 +78,8 @@ export function startSync(options: SyncOptions): Sync {
 
   const common = { transport, clock, waitOnline, onHandlerError, ...(options.retryTimeMs === undefined ? {} : { retryTimeMs: options.retryTimeMs }) };
   const replications: CollectionReplication[] = [
-    replicateCollection({ ...common, collection: Collection.CONVERSATIONS, rxCollection: replica.conversations }),
-    replicateCollection({ ...common, collection: Collection.CONVERSATION_GROUPS, rxCollection: replica.groups }),
+    replicateCollection({ ...common, collection: Collection.CONVERSATIONS, rxCollection: replica.conversations, merge: mergeConversation }),
+    replicateCollection({ ...common, collection: Collection.CONVERSATION_GROUPS, rxCollection: replica.groups, merge: mergeConversationGroup }),
   ];
   // RxDB's own error$ repeats what onHandlerError saw; subscribing keeps it from going unobserved.
   for (const replication of replications) subscriptions.push(replication.state.error$.subscribe(() => undefined));
