@@ -54,9 +54,22 @@ describe('json pull pages', () => {
   const texts = docs.map((doc) => JSON.stringify(doc));
   const page = { ok: true, collection: 'conversations', checkpoint: { seq: 2 }, hasMore: false };
 
-  it('join stored JSON texts into one array text', () => {
-    expect(JSON.parse(packDocuments(texts))).toEqual(docs);
-    expect(packDocuments([])).toBe('[]');
+  const utf8 = (text: string): number => new TextEncoder().encode(text).length;
+  const packed = (list: string[]): string => new TextDecoder().decode(packDocuments(list, list.reduce((n, text) => n + utf8(text), 0)));
+
+  it('write stored JSON texts into one array, in UTF-8 bytes', () => {
+    expect(JSON.parse(packed(texts))).toEqual(docs);
+    expect(packed(texts)).toBe(`[${texts.join(',')}]`);
+    expect(packed([texts[0] as string])).toBe(`[${texts[0] as string}]`);
+    expect(packed([])).toBe('[]');
+  });
+
+  it('refuse to pack texts whose size is not the one given', () => {
+    const size = texts.reduce((n, text) => n + utf8(text), 0);
+    // Characters are not bytes: 'é' and '✓' take more than one.
+    expect(size).toBeGreaterThan(texts.reduce((n, text) => n + text.length, 0));
+    expect(() => packDocuments(texts, size - 1)).toThrow(RangeError);
+    expect(() => packDocuments(texts, size + 1)).toThrow(RangeError);
   });
 
   it.each([
@@ -64,7 +77,7 @@ describe('json pull pages', () => {
     ['UTF-8 bytes (a Node Buffer)', (text: string): unknown => Buffer.from(text)],
     ['an ArrayBuffer (socket.io in a browser)', (text: string): unknown => new TextEncoder().encode(text).buffer],
   ])('unpack a page sent as %s into the objects form the answer schema validates', (_, encode) => {
-    const unpacked = unpackPullAnswer({ ...page, documentsJson: encode(packDocuments(texts)) });
+    const unpacked = unpackPullAnswer({ ...page, documentsJson: encode(packed(texts)) });
     expect(unpacked).toEqual({ ...page, documents: docs });
     expect(v.safeParse(pullAnswerSchema, unpacked).success).toBe(true);
   });

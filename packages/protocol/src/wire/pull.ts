@@ -5,11 +5,12 @@
  *
  * Two encodings of a page, chosen by the request's `format`:
  * - `'objects'` (the default, and all an older server knows): `documents` is an array of objects;
- * - `'json'`: `documentsJson` is the page's documents as one JSON array text. The server stores
- *   every document as JSON text, so it can join the stored texts instead of parsing each one only
- *   for the socket to serialise it again; the client parses the page once. Over socket.io the text
- *   travels as its UTF-8 bytes (a binary attachment), which neither side has to escape into the
- *   frame's own JSON or unescape from it; an in-process session keeps it a string. A server that
+ * - `'json'`: `documentsJson` is the page's documents as one JSON array, in UTF-8 bytes. The
+ *   server stores every document as JSON text, so it writes the stored texts out as they are
+ *   (`packDocuments`) instead of parsing each one only for the socket to serialise it again, and
+ *   the client parses the page once. socket.io sends the bytes as a binary attachment, which
+ *   neither side escapes into the frame's own JSON or unescapes from it; an in-process session,
+ *   whose answers make a JSON round trip, carries the same text as a string. A server that
  *   predates `format` drops the unknown field and answers with objects, so a client accepts both.
  * Either way the client validates the documents with the same schemas (`pullAnswerSchema`, after
  * `unpackPullAnswer`).
@@ -69,15 +70,34 @@ export type PullResponse = Omit<Extract<PullAnswer, { ok: true }>, 'ok'>;
 /** A `format: 'json'` page as it travels. */
 export interface PullJsonResponse {
   collection: PullResponse['collection'];
-  /** A JSON array of the page's documents: the text, or its UTF-8 bytes. */
+  /** A JSON array of the page's documents: its UTF-8 bytes, or the text itself. */
   documentsJson: string | Uint8Array | ArrayBuffer;
   checkpoint: PullResponse['checkpoint'];
   hasMore: boolean;
 }
 
-/** The `documentsJson` of a page whose documents are stored as these JSON texts, in order. */
-export function packDocuments(jsonTexts: readonly string[]): string {
-  return `[${jsonTexts.join(',')}]`;
+const COMMA = 0x2c;
+const encoder = new TextEncoder();
+
+/**
+ * The `documentsJson` of a page whose documents are stored as these JSON texts, in order: written
+ * straight into one buffer, with no joined string in between. `utf8Bytes` is the texts' total
+ * UTF-8 size (the server has just measured it against the page budget); a wrong one throws.
+ */
+export function packDocuments(jsonTexts: readonly string[], utf8Bytes: number): Uint8Array {
+  const bytes = new Uint8Array(utf8Bytes + Math.max(2, jsonTexts.length + 1));
+  let at = 0;
+  bytes[at++] = 0x5b;
+  for (let i = 0; i < jsonTexts.length; i++) {
+    const text = jsonTexts[i] as string;
+    if (i > 0) bytes[at++] = COMMA;
+    const { read, written } = encoder.encodeInto(text, bytes.subarray(at, bytes.length - 1));
+    if (read !== text.length) throw new RangeError('packDocuments: the texts are larger than utf8Bytes');
+    at += written;
+  }
+  bytes[at++] = 0x5d;
+  if (at !== bytes.length) throw new RangeError('packDocuments: the texts are smaller than utf8Bytes');
+  return bytes;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

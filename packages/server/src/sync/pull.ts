@@ -4,9 +4,9 @@
  * page), and a page also stops before `MAX_FRAME_BYTES` of documents — `hasMore` tells the client
  * to continue rather than mistake a byte-capped page for the end.
  *
- * The store keeps each document as the JSON text it was written as. A `format: 'json'` page joins
- * those texts as they are (`packDocuments`); only the objects form parses them, for clients that
- * did not ask for JSON.
+ * The store keeps each document as the JSON text it was written as. A `format: 'json'` page writes
+ * those texts out as they are, in UTF-8 bytes (`packDocuments`); only the objects form parses them,
+ * for clients that did not ask for JSON.
  */
 import { MAX_FRAME_BYTES, PullFormat, packDocuments, type PullJsonResponse, type PullRequest, type PullResponse } from '@convsync/protocol';
 import type { Store } from '../store/store.js';
@@ -35,6 +35,6 @@ export async function pull(store: Store, owner: string, request: PullRequest, op
     lastSeq = row.seq;
   }
   const page = { collection: request.collection, checkpoint: { seq: lastSeq }, hasMore: rows.length > texts.length };
-  if (request.format === PullFormat.JSON) return { ...page, documentsJson: packDocuments(texts) };
+  if (request.format === PullFormat.JSON) return { ...page, documentsJson: packDocuments(texts, bytes) };
   return { ...page, documents: texts.map((text) => JSON.parse(text) as unknown) } as PullResponse;
 }

@@ -77,17 +77,6 @@ async function authenticate(deps: SessionDeps, auth: unknown): Promise<Session> 
   };
 }
 
-/**
- * An answer as a socket sends it: a `'json'` pull page's text as UTF-8 bytes, which socket.io
- * sends as a binary attachment. As a string it would be escaped into the frame's JSON here and
- * unescaped on the device: two more passes over every byte of the page.
- */
-function forSocket(answer: Answer<object>): Answer<object> {
-  if (!answer.ok || !('documentsJson' in answer) || typeof answer.documentsJson !== 'string') return answer;
-  const page: object = { ...answer, documentsJson: Buffer.from(answer.documentsJson) };
-  return page as Answer<object>;
-}
-
 /** Installs the handshake middleware and the per-socket handlers. */
 export function attachSockets(io: SocketServer, deps: SessionDeps): void {
   io.use((socket, next) => {
@@ -124,7 +113,7 @@ export function attachSockets(io: SocketServer, deps: SessionDeps): void {
       const ack = typeof last === 'function' ? (last as (answer: unknown) => void) : undefined;
       const payload = ack !== undefined && args.length === 1 ? undefined : args[0];
       void deps.dispatch(session, typeof event === 'string' ? event : String(event), payload).then((answer) => {
-        ack?.(forSocket(answer));
+        ack?.(answer);
       });
     });
     socket.on('disconnect', () => {
@@ -137,6 +126,16 @@ export function attachSockets(io: SocketServer, deps: SessionDeps): void {
 /** JSON round trip: an in-process session sees exactly what a socket would (and shares no objects). */
 function wire<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
+}
+
+/**
+ * An answer as an in-process session carries it: a `'json'` pull page's bytes (which a socket sends
+ * as a binary attachment) become the text, which survives the JSON round trip.
+ */
+function forInProcess(answer: Answer<object>): Answer<object> {
+  if (!answer.ok || !('documentsJson' in answer) || !(answer.documentsJson instanceof Uint8Array)) return answer;
+  const page: object = { ...answer, documentsJson: Buffer.from(answer.documentsJson.buffer, answer.documentsJson.byteOffset, answer.documentsJson.byteLength).toString('utf8') };
+  return page as Answer<object>;
 }
 
 /** The in-process endpoint of `server.connectInProcess`; rejects 302 on a bad token. */
@@ -184,7 +183,7 @@ export async function openInProcessSession(
       } catch {
         return { ok: false, error: { code: ErrorCode.INVALID_PARAMETER, desc: 'payload is not serialisable' } };
       }
-      return wire(await deps.dispatch(session, event, copy));
+      return wire(forInProcess(await deps.dispatch(session, event, copy)));
     },
     onStream(listener: (event: StreamEvent) => void) {
       if (closed) return () => undefined;
