@@ -17,6 +17,12 @@ export const Limits = {
   MAX_TEAM_MEMBERS: 10_000,
   MAX_PULL_BATCH: 2000,
   MAX_PUSH_ROWS: 500,
+  /**
+   * The JSON bytes of one push's rows. A device splits a larger batch into several pushes: 500
+   * rows of maximal documents are ≈ 4 MB, and the server closes a socket whose frame passes its
+   * `maxHttpBufferSize` (1.5 MB), so a row limit alone is not enough.
+   */
+  MAX_PUSH_BYTES: 1_000_000,
   MAX_MESSAGE_PAGE: 100,
 } as const;
 

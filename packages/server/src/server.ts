@@ -94,6 +94,7 @@ export interface ConvSyncServer {
   close(): Promise<void>;
 }
 
+/** The largest frame a client may send: a push of Limits.MAX_PUSH_BYTES of rows and its envelope. */
 const MAX_HTTP_BUFFER_SIZE = 1.5e6;
 
 /** Opens the backend a `database` option names (async: a network backend connects and migrates). */

@@ -25,13 +25,14 @@ import {
   type ConversationGroupDoc,
   type Stamp,
 } from '@convsync/protocol';
-import { Subject, type Observable } from 'rxjs';
+import { BehaviorSubject, Subject, distinctUntilChanged, map, type Observable } from 'rxjs';
 import { replicateRxCollection, type RxReplicationState } from 'rxdb/plugins/replication';
 import type { RxCollection, RxReplicationPullStreamItem } from 'rxdb';
 import type { EngineClock } from '../clock.js';
 import type { Transport } from '../transport/transport.js';
 import { bootstrapPull, type BootstrapPage } from './bootstrap.js';
 import { withoutMeta } from './conflict.js';
+import { chunkByBytes } from './push-chunks.js';
 import { SkippedMasters, type PushEpochs } from './skipped-masters.js';
 import { StreamGate } from './stream-gate.js';
 
@@ -55,6 +56,8 @@ export interface CollectionReplicationOptions<C extends Collection> {
   merge: (a: CollectionDocs[C], b: CollectionDocs[C]) => CollectionDocs[C];
   /** The fresh-device fast path (replication/bootstrap.ts); default true. */
   bootstrap?: boolean;
+  /** JSON bytes of one push's rows (default Limits.MAX_PUSH_BYTES; tests lower it). */
+  maxPushBytes?: number;
   /** Delay before RxDB retries a failed handler (ms). */
   retryTimeMs?: number;
 }
@@ -66,6 +69,8 @@ export interface CollectionReplication {
   /** The connection was lost: judge stream events again only after the next pull. */
   connectionLost(): void;
   readonly active$: Observable<boolean>;
+  /** Whether local changes are on their way to the server (a push on the wire). */
+  readonly pushing$: Observable<boolean>;
   awaitInSync(): Promise<void>;
   cancel(): Promise<void>;
 }
@@ -92,6 +97,8 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
   const primaryKey = primaryKeys[collection];
   const idOf = (doc: Doc): string => (doc as Record<string, unknown>)[primaryKey] as string;
   const skipped = new SkippedMasters<Doc>({ merge: options.merge, idOf, recentLimit: RECENT_DELIVERIES });
+  /** Pushes on the wire. */
+  const pushesInFlight = new BehaviorSubject(0);
   /** Pushes whose processing by RxDB has not finished yet (their skipped masters are not ready). */
   let pushesSettling = 0;
   let settled: Promise<void> = Promise.resolve();
@@ -179,11 +186,20 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
             newDocumentState: withoutMeta(row.newDocumentState),
           }));
           const epochs = skipped.pushing(payload.map((row) => idOf(row.newDocumentState)));
-          const answer = await transport.request('sync:push', { collection, rows: payload } as never);
-          const conflicts = answer.conflicts as Doc[];
-          observeStamps(conflicts);
-          afterPushProcessed(epochs, payload.map((row) => row.newDocumentState), conflicts);
-          return conflicts;
+          pushesInFlight.next(pushesInFlight.getValue() + 1);
+          try {
+            const conflicts: Doc[] = [];
+            // Rows a failed chunk sent already are merged again when RxDB retries: a push is idempotent.
+            for (const rows of chunkByBytes(payload, options.maxPushBytes ?? Limits.MAX_PUSH_BYTES)) {
+              const answer = await transport.request('sync:push', { collection, rows } as never);
+              for (const doc of answer.conflicts as Doc[]) conflicts.push(doc);
+            }
+            observeStamps(conflicts);
+            afterPushProcessed(epochs, payload.map((row) => row.newDocumentState), conflicts);
+            return conflicts;
+          } finally {
+            pushesInFlight.next(pushesInFlight.getValue() - 1);
+          }
         }),
     },
   });
@@ -232,12 +248,14 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
       gate.reset();
     },
     active$: state.active$,
+    pushing$: pushesInFlight.pipe(map((count) => count > 0), distinctUntilChanged()),
     awaitInSync,
     async cancel() {
       streamSubscription.unsubscribe();
       localWrites.unsubscribe();
       await state.cancel();
       stream$.complete();
+      pushesInFlight.complete();
     },
   };
 }

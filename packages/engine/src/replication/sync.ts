@@ -1,14 +1,15 @@
 /**
  * Replication of the account's two replicated collections, and the sync state the app sees
  * (SyncEvents): 'offline' while the transport is not online, 'syncing' from each connect until
- * both collections pulled what they missed and pushed what was pending, then 'synced'; 'error'
+ * both collections pulled what they missed and pushed what was pending, then 'synced' — and
+ * 'syncing' again while a later local change is being pushed (an app's "saving…"); 'error'
  * when the server refuses the session (302 auth, 192003 protocol — terminal until `connect()`) or
  * stays unreachable past a few attempts.
  *
  * At each connect: `started$`, 'RESYNC' on both collections (pull from the checkpoint, push from
  * the upstream checkpoint), then `finished$` once RxDB reports both in sync on that connection.
  */
-import { BehaviorSubject, Subject, distinctUntilChanged, filter, firstValueFrom, map, race, type Subscription } from 'rxjs';
+import { BehaviorSubject, Subject, combineLatest, distinctUntilChanged, filter, firstValueFrom, map, race, type Subscription } from 'rxjs';
 import { Collection, ConvSyncError, ErrorCode, mergeConversation, mergeConversationGroup } from '@convsync/protocol';
 import type { EngineClock } from '../clock.js';
 import type { Replica } from '../replica/types.js';
@@ -53,6 +54,9 @@ export function startSync(options: SyncOptions): Sync {
   const connection$ = new BehaviorSubject<ConnectionState>({ status: 'offline', reason: 'not-started' });
   const subscriptions: Subscription[] = [];
   let connectionId = 0;
+  /** The connection whose catch-up finished (state 'synced' unless a push is on the wire). */
+  let caughtUpId = -1;
+  let pushing = false;
   let reportedUnreachable = false;
 
   const waitOnline = async (): Promise<void> => {
@@ -83,6 +87,12 @@ export function startSync(options: SyncOptions): Sync {
   ];
   // RxDB's own error$ repeats what onHandlerError saw; subscribing keeps it from going unobserved.
   for (const replication of replications) subscriptions.push(replication.state.error$.subscribe(() => undefined));
+  subscriptions.push(combineLatest(replications.map((r) => r.pushing$)).subscribe((each) => {
+    pushing = each.some(Boolean);
+    if (caughtUpId === connectionId && connection$.getValue().status === 'online' && !closed$.getValue()) {
+      state$.next(pushing ? 'syncing' : 'synced');
+    }
+  }));
 
   const awaitInSync = async (): Promise<void> => {
     await Promise.all(replications.map((r) => r.awaitInSync()));
@@ -103,7 +113,8 @@ export function startSync(options: SyncOptions): Sync {
     })().then(
       () => {
         if (id !== connectionId || closed$.getValue()) return;
-        state$.next('synced');
+        caughtUpId = id;
+        state$.next(pushing ? 'syncing' : 'synced');
         finished$.next();
       },
       (error: unknown) => {
