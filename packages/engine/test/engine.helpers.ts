@@ -88,18 +88,23 @@ export function droppingStream(inner: Transport, drop: (event: StreamEvent, inde
   };
 }
 
-/** A transport whose requests `fail` picks reject with that error instead of reaching the server. */
-export function failingRequests(inner: Transport, fail: (event: string, index: number) => Error | undefined): Transport {
-  let index = 0;
+/** A transport whose requests all go through `request` (which forwards with `inner.request`). */
+export function interceptRequests(inner: Transport, request: Transport['request']): Transport {
   return {
     state$: inner.state$,
     stream$: inner.stream$,
-    request: (event, payload, options) => {
-      const error = fail(event, index++);
-      return error === undefined ? inner.request(event, payload, options) : Promise.reject(error);
-    },
+    request,
     connect: () => inner.connect(),
     disconnect: () => inner.disconnect(),
     close: () => inner.close(),
   };
+}
+
+/** A transport whose requests `fail` picks reject with that error instead of reaching the server. */
+export function failingRequests(inner: Transport, fail: (event: string, index: number) => Error | undefined): Transport {
+  let index = 0;
+  return interceptRequests(inner, (event, payload, options) => {
+    const error = fail(event, index++);
+    return error === undefined ? inner.request(event, payload, options) : Promise.reject(error);
+  });
 }

@@ -4,7 +4,7 @@ import { startServer, type ConvSyncServer } from '@convsync/server';
 import { ErrorCode } from '../src/index.js';
 import { firstValueFrom, toArray, take } from 'rxjs';
 import { ConversationType, conversationId, createConversationEngine, parseConversationId, type ConversationEngine } from '../src/index.js';
-import { closeAll, inMemoryDevice, synced, track, uniqueName } from './engine.helpers.js';
+import { closeAll, inMemoryDevice, interceptRequests, synced, track, uniqueName } from './engine.helpers.js';
 import { codeOf, waitFor } from './services.helpers.js';
 
 /** A URL where nothing listens (a port taken and released). */
@@ -110,21 +110,14 @@ describe('sync state and events', () => {
     const held = new Promise<void>((resolve) => (holding = resolve));
     let first = true;
     const engine = await inMemoryDevice(server, 'alice', {
-      wrap: (inner) => ({
-        state$: inner.state$,
-        stream$: inner.stream$,
-        connect: () => inner.connect(),
-        disconnect: () => inner.disconnect(),
-        close: () => inner.close(),
-        request: async (event, payload, options) => {
-          const answer = await inner.request(event, payload, options);
-          if (event === 'sync:push' && first) {
-            first = false;
-            holding();
-            await released;
-          }
-          return answer;
-        },
+      wrap: (inner) => interceptRequests(inner, async (event, payload, options) => {
+        const answer = await inner.request(event, payload, options);
+        if (event === 'sync:push' && first) {
+          first = false;
+          holding();
+          await released;
+        }
+        return answer;
       }),
     });
     const events: string[] = [];

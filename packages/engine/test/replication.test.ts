@@ -3,7 +3,7 @@ import { startServer, type ConvSyncServer } from '@convsync/server';
 import { ConvSyncError, ErrorCode, emptyConversation, mergeConversation, normalizeConversation, type ConversationDoc } from '@convsync/protocol';
 import { conversationConflictHandler } from '../src/replication/conflict.js';
 import { StreamGate } from '../src/replication/stream-gate.js';
-import { closeAll, droppingStream, failingRequests, inMemoryDevice, synced, type StorageKind } from './engine.helpers.js';
+import { closeAll, droppingStream, failingRequests, inMemoryDevice, interceptRequests, synced, type StorageKind } from './engine.helpers.js';
 import { waitFor } from './services.helpers.js';
 
 describe('the stream gate', () => {
@@ -199,32 +199,25 @@ describe.each<StorageKind>(['memory', 'dexie'])('replication over the in-memory 
     const device = await inMemoryDevice(server, 'alice', {
       storage,
       synced: false,
-      wrap: (inner) => ({
-        state$: inner.state$,
-        stream$: inner.stream$,
-        connect: () => inner.connect(),
-        disconnect: () => inner.disconnect(),
-        close: () => inner.close(),
-        request: async (event, payload, options) => {
-          const conversations = (payload as { collection?: string }).collection === 'conversations';
-          if (event === 'sync:pull' && conversations && !heldPull) {
-            heldPull = true;
-            await late;
-            const answer = await inner.request(event, payload, options);
-            pulledAfterLate();
-            return answer;
-          }
+      wrap: (inner) => interceptRequests(inner, async (event, payload, options) => {
+        const conversations = (payload as { collection?: string }).collection === 'conversations';
+        if (event === 'sync:pull' && conversations && !heldPull) {
+          heldPull = true;
+          await late;
           const answer = await inner.request(event, payload, options);
-          if (event === 'sync:push' && conversations && !heldPush) {
-            heldPush = true;
-            await server.sendMessage({ from: 'bob', conversationType: 1, targetId: 'alice', text: 'late' });
-            lateCommitted();
-            await pulled;
-            // Let RxDB's downstream look at the pulled state while the push is still unanswered.
-            await new Promise((resolve) => setTimeout(resolve, 600));
-          }
+          pulledAfterLate();
           return answer;
-        },
+        }
+        const answer = await inner.request(event, payload, options);
+        if (event === 'sync:push' && conversations && !heldPush) {
+          heldPush = true;
+          await server.sendMessage({ from: 'bob', conversationType: 1, targetId: 'alice', text: 'late' });
+          lateCommitted();
+          await pulled;
+          // Let RxDB's downstream look at the pulled state while the push is still unanswered.
+          await new Promise((resolve) => setTimeout(resolve, 600));
+        }
+        return answer;
       }),
     });
     // A local write while the first pull is in flight: the conversation is not on the device yet.
