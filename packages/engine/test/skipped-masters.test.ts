@@ -71,6 +71,18 @@ describe('skipped master states', () => {
     expect(t.withReady([{ id: 'b', v: 2 }, { id: 'c', v: 1 }])).toEqual([{ id: 'b', v: 5 }, { id: 'c', v: 1 }, { id: 'a', v: 9 }]);
   });
 
+  it('a ready state absorbs a later push of the same document, so it never takes that write back', () => {
+    const t = tracker();
+    t.localWrite(['a']);
+    const first = t.pushing(['a']);
+    t.delivered([{ id: 'a', v: 5 }]);
+    expect(t.pushed(first, result({ id: 'a', v: 3 }))).toBe(true);
+    // A newer local write is pushed and settles before the pull that hands 'a' over.
+    t.localWrite(['a']);
+    expect(t.pushed(t.pushing(['a']), result({ id: 'a', v: 8 }))).toBe(true);
+    expect(t.withReady([])).toEqual([{ id: 'a', v: 8 }]);
+  });
+
   it('documents a push carried that were never written here (a restart) settle without anything ready', () => {
     const t = tracker();
     expect(t.pushed(t.pushing(['a']), result({ id: 'a', v: 1 }))).toBe(false);

@@ -16,7 +16,8 @@
  * conflict resolution, the assumed master) and no newer local write of the document happened
  * meanwhile, the kept state joined with the push's result is ready, unless that result already
  * holds it; the next pull hands it to RxDB again, when nothing makes RxDB ignore it. A ready state
- * absorbs every later delivery of its document, so handing it over never takes a document back.
+ * absorbs every later delivery and push result of its document, so handing it over never takes a
+ * document back.
  *
  * Recent deliveries are remembered for a while too: a document handed over just before a local
  * write may be looked at by RxDB's downstream only after that write.
@@ -99,6 +100,11 @@ export class SkippedMasters<Doc> {
   pushed(epochs: PushEpochs, results: ReadonlyMap<string, Doc>): boolean {
     for (const [id, epoch] of epochs) {
       const result = results.get(id);
+      const waiting = this.#ready.get(id);
+      // A later push of the same document (a newer local write) may settle before the pull that
+      // hands the ready state over: the RESYNC waits while pushes run. Without its result, the
+      // ready state would take that write back once RxDB stores the push as its assumed master.
+      if (waiting !== undefined && result !== undefined) this.#ready.set(id, this.#merge(waiting, result));
       const kept = this.#kept.get(id);
       if (this.#dirty.get(id) !== epoch) {
         // Written again since the push started: the next push settles it.
