@@ -7,6 +7,7 @@ import {
   ClientEvent,
   ConvSyncError,
   ErrorCode,
+  PROTOCOL_VERSION,
   PullFormat,
   messageListAnswerSchema,
   pullAnswerSchema,
@@ -90,6 +91,13 @@ export function offlineError(): ConvSyncError {
 export function isTerminal(error: unknown): boolean {
   return error instanceof ConvSyncError &&
     (error.code === ErrorCode.AUTH_FAILED || error.code === ErrorCode.PROTOCOL_MISMATCH);
+}
+
+/** The handshake's last check: a server that speaks another protocol is refused for good (192003). */
+export function checkProtocolVersion(session: { protocolVersion: number }): void {
+  if (session.protocolVersion !== PROTOCOL_VERSION) {
+    throw new ConvSyncError(ErrorCode.PROTOCOL_MISMATCH, `the server speaks protocol ${session.protocolVersion}, this client ${PROTOCOL_VERSION}`);
+  }
 }
 
 /**

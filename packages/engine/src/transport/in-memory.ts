@@ -5,17 +5,11 @@
  * `connect()` opens a new one; an endpoint that answers 192004 (the server ended the session) is a
  * lost connection, reopened after a backoff — as a socket would be.
  */
-import { BehaviorSubject, Subject, distinctUntilChanged, type Observable } from 'rxjs';
-import {
-  ConvSyncError,
-  ErrorCode,
-  PROTOCOL_VERSION,
-  type SessionEndpoint,
-  type StreamEvent,
-} from '@convsync/protocol';
-import { clockOffset, closedError, decodeAnswer, encodeRequest, isTerminal, offlineError, readStreamEvent } from './answers.js';
+import { ConvSyncError, ErrorCode, type SessionEndpoint } from '@convsync/protocol';
+import { checkProtocolVersion, decodeAnswer, encodeRequest } from './answers.js';
 import { defaultRetryDelay } from './backoff.js';
-import type { ClientEventName, ConnectionState, RequestOf, ResponseOf, Transport } from './transport.js';
+import { ConnectionLifecycle } from './lifecycle.js';
+import type { ClientEventName, RequestOf, ResponseOf, Transport } from './transport.js';
 
 export interface InMemoryTransportOptions {
   /** Opens a session, e.g. `() => server.connectInProcess(token, {deviceId})`. */
@@ -34,136 +28,67 @@ function wire(value: unknown): unknown {
   return value === undefined ? undefined : (JSON.parse(JSON.stringify(value)) as unknown);
 }
 
-export class InMemoryTransport implements Transport {
-  readonly #state = new BehaviorSubject<ConnectionState>({ status: 'offline', reason: 'not-started' });
-  readonly #stream = new Subject<StreamEvent>();
+export class InMemoryTransport extends ConnectionLifecycle implements Transport {
   readonly #options: InMemoryTransportOptions;
   #endpoint: SessionEndpoint | undefined;
   #unsubscribe: (() => void) | undefined;
-  /** Bumps whenever the current session is abandoned: late answers of older ones are ignored. */
-  #generation = 0;
-  #attempt = 0;
-  #closed = false;
-  #retry: ReturnType<typeof setTimeout> | undefined;
-
-  readonly state$: Observable<ConnectionState> = this.#state.pipe(distinctUntilChanged());
-  readonly stream$: Observable<StreamEvent> = this.#stream.asObservable();
 
   constructor(options: InMemoryTransportOptions) {
+    super({
+      report: (error) => options.onError?.(error),
+      retryDelayMs: (attempt) => options.retryMs ?? (options.retryDelayMs ?? defaultRetryDelay)(attempt),
+    });
     this.#options = options;
   }
 
-  get state(): ConnectionState {
-    return this.#state.value;
-  }
-
-  connect(): void {
-    if (this.#closed) return;
-    const status = this.#state.value.status;
-    if (status === 'online' || status === 'connecting') return;
-    this.#attempt = 0;
-    void this.#open();
-  }
-
-  disconnect(): void {
-    if (this.#closed) return;
-    this.#abandon();
-    this.#state.next({ status: 'offline', reason: 'disconnected' });
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#abandon();
-    this.#closed = true;
-    this.#state.next({ status: 'offline', reason: 'closed' });
-    this.#state.complete();
-    this.#stream.complete();
-  }
-
-  async request<E extends ClientEventName>(event: E, payload: RequestOf<E>): Promise<ResponseOf<E>> {
-    if (this.#closed) throw closedError();
-    const endpoint = this.#endpoint;
-    if (endpoint === undefined || this.#state.value.status !== 'online') throw offlineError();
-    const generation = this.#generation;
+  override async request<E extends ClientEventName>(event: E, payload: RequestOf<E>): Promise<ResponseOf<E>> {
+    const endpoint = this.requireOnline(this.#endpoint);
+    const generation = this.generation;
     const raw = wire(await endpoint.request(event, wire(encodeRequest(event, payload))));
     try {
       return decodeAnswer(event, raw);
     } catch (error) {
-      if (error instanceof ConvSyncError && error.code === ErrorCode.OFFLINE && generation === this.#generation && !this.#closed) {
-        this.#lost(error);
-      }
+      // The server ended the session under this request: that is a lost connection.
+      if (error instanceof ConvSyncError && error.code === ErrorCode.OFFLINE && this.isCurrent(generation)) this.lost(error);
       throw error;
     }
   }
 
-  #abandon(): void {
-    this.#generation++;
-    clearTimeout(this.#retry);
-    this.#retry = undefined;
+  protected override open(generation: number): void {
+    void this.#startSession(generation);
+  }
+
+  protected override release(): void {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     this.#endpoint?.close();
     this.#endpoint = undefined;
   }
 
-  async #open(): Promise<void> {
-    this.#abandon();
-    const generation = this.#generation;
+  async #startSession(generation: number): Promise<void> {
     const now = this.#options.now ?? Date.now;
-    this.#state.next({ status: 'connecting', attempt: ++this.#attempt });
     let endpoint: SessionEndpoint | undefined;
     try {
       endpoint = await this.#options.open();
-      if (generation !== this.#generation || this.#closed) {
+      if (!this.isCurrent(generation)) {
         endpoint.close();
         return;
       }
       const sentAt = now();
       const session = decodeAnswer('session:info', wire(await endpoint.request('session:info', {})));
-      if (generation !== this.#generation || this.#closed) {
+      if (!this.isCurrent(generation)) {
         endpoint.close();
         return;
       }
-      if (session.protocolVersion !== PROTOCOL_VERSION) {
-        throw new ConvSyncError(ErrorCode.PROTOCOL_MISMATCH, `the server speaks protocol ${session.protocolVersion}, this client ${PROTOCOL_VERSION}`);
-      }
+      checkProtocolVersion(session);
       this.#endpoint = endpoint;
       this.#unsubscribe = endpoint.onStream((raw: unknown) => {
-        if (generation !== this.#generation) return;
-        const event = readStreamEvent(wire(raw));
-        if (event !== null) this.#stream.next(event);
-        else this.#options.onError?.(new ConvSyncError(ErrorCode.PROTOCOL_MISMATCH, 'malformed stream event dropped'));
+        if (this.isCurrent(generation)) this.receive(wire(raw));
       });
-      this.#attempt = 0;
-      this.#state.next({ status: 'online', session, clockOffsetMs: clockOffset(session, sentAt, now()) });
+      this.goOnline(session, sentAt, now());
     } catch (thrown) {
-      if (generation !== this.#generation || this.#closed) {
-        endpoint?.close();
-        return;
-      }
       endpoint?.close();
-      this.#lost(ConvSyncError.from(thrown, ErrorCode.SERVER_UNREACHABLE));
+      if (this.isCurrent(generation)) this.lost(ConvSyncError.from(thrown, ErrorCode.SERVER_UNREACHABLE));
     }
-  }
-
-  #lost(error: ConvSyncError): void {
-    this.#abandon();
-    if (isTerminal(error)) {
-      this.#state.next({ status: 'failed', error });
-      return;
-    }
-    this.#options.onError?.(error);
-    const attempt = this.#attempt + 1;
-    this.#state.next({ status: 'connecting', attempt });
-    const generation = this.#generation;
-    this.#retry = setTimeout(() => {
-      if (generation === this.#generation && !this.#closed) void this.#open();
-    }, this.#delay(attempt));
-  }
-
-  #delay(attempt: number): number {
-    const fixed = this.#options.retryMs;
-    if (fixed !== undefined) return fixed;
-    return (this.#options.retryDelayMs ?? defaultRetryDelay)(attempt);
   }
 }
