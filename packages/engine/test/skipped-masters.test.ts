@@ -7,8 +7,10 @@ interface Doc {
   v: number;
 }
 
+let clock = 0;
+
 function tracker(recentLimit = 10): SkippedMasters<Doc> {
-  return new SkippedMasters<Doc>({ merge: (a, b) => (a.v >= b.v ? a : b), idOf: (doc) => doc.id, recentLimit });
+  return new SkippedMasters<Doc>({ merge: (a, b) => (a.v >= b.v ? a : b), idOf: (doc) => doc.id, recentLimit, recentMs: 1000, now: () => clock });
 }
 
 const result = (...docs: Doc[]) => new Map(docs.map((doc) => [doc.id, doc]));
@@ -24,13 +26,37 @@ describe('skipped master states', () => {
     expect(t.hasReady).toBe(false);
   });
 
-  it('nothing is pulled again when the push result already holds what was delivered', () => {
+  it('a state delivered during a push is handed over again joined with a newer result, which RxDB would otherwise overwrite with it', () => {
     const t = tracker();
     t.localWrite(['a']);
     const epochs = t.pushing(['a']);
     t.delivered([{ id: 'a', v: 5 }]);
-    expect(t.pushed(epochs, result({ id: 'a', v: 7 }))).toBe(false);
+    expect(t.pushed(epochs, result({ id: 'a', v: 7 }))).toBe(true);
+    expect(t.withReady([])).toEqual([{ id: 'a', v: 7 }]);
+  });
+
+  it('nothing is pulled again after a push during which nothing of its documents was delivered', () => {
+    const t = tracker();
+    t.localWrite(['a']);
+    expect(t.pushed(t.pushing(['a']), result({ id: 'a', v: 7 }))).toBe(false);
     expect(t.withReady([])).toEqual([]);
+  });
+
+  it('nothing is pulled again when the only state delivered during a push was its own echo', () => {
+    const t = tracker();
+    t.localWrite(['a']);
+    const epochs = t.pushing(['a']);
+    t.delivered([{ id: 'a', v: 7 }]);
+    t.delivered([{ id: 'a', v: 7 }]);
+    expect(t.pushed(epochs, result({ id: 'a', v: 7 }))).toBe(false);
+  });
+
+  it('a delivery older than the recent window is not counted for a later local write', () => {
+    const t = tracker();
+    t.delivered([{ id: 'a', v: 5 }]);
+    clock += 5000;
+    t.localWrite(['a']);
+    expect(t.pushed(t.pushing(['a']), result({ id: 'a', v: 3 }))).toBe(false);
   });
 
   it('a document written again during its push waits for the next push', () => {
@@ -59,6 +85,7 @@ describe('skipped master states', () => {
     t.delivered([{ id: 'a', v: 5 }, { id: 'b', v: 1 }, { id: 'c', v: 1 }]);
     t.localWrite(['a']);
     expect(t.pushed(t.pushing(['a']), result({ id: 'a', v: 3 }))).toBe(false);
+    expect(t.withReady([])).toEqual([]);
   });
 
   it('a ready state absorbs later deliveries and joins a pulled copy of the same document', () => {

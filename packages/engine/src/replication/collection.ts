@@ -38,8 +38,9 @@ import { StreamGate } from './stream-gate.js';
 
 /** Documents RxDB asks for per pull cycle: large, so a fresh device syncs in few round trips. */
 export const PULL_BATCH_SIZE = 2000;
-/** Deliveries remembered for RxDB's hand-over lag (skipped-masters.ts): two pull batches. */
+/** Deliveries remembered for RxDB's hand-over lag (skipped-masters.ts): two pull batches, 3 s. */
 const RECENT_DELIVERIES = 2 * PULL_BATCH_SIZE;
+const RECENT_MS = 3000;
 /** Rows per `sync:push`: ~100 conversations (with their assumed masters) stay far below 1.5 MB. */
 export const PUSH_BATCH_SIZE = 100;
 
@@ -96,7 +97,7 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
   const stream$ = new Subject<RxReplicationPullStreamItem<Doc, Checkpoint>>();
   const primaryKey = primaryKeys[collection];
   const idOf = (doc: Doc): string => (doc as Record<string, unknown>)[primaryKey] as string;
-  const skipped = new SkippedMasters<Doc>({ merge: options.merge, idOf, recentLimit: RECENT_DELIVERIES });
+  const skipped = new SkippedMasters<Doc>({ merge: options.merge, idOf, recentLimit: RECENT_DELIVERIES, recentMs: RECENT_MS });
   /** Pushes on the wire. */
   const pushesInFlight = new BehaviorSubject(0);
   /** Pushes whose processing by RxDB has not finished yet (their skipped masters are not ready). */

@@ -14,12 +14,15 @@
  * is kept, joined with the protocol's merge — a join-semilattice, so a join of states the server
  * had is never more than what it has now. Once RxDB has fully processed a push (the answer, the
  * conflict resolution, the assumed master) and no newer local write of the document happened
- * meanwhile, the kept state joined with the push's result is ready, unless that result already
- * holds it; the next pull hands it to RxDB again, when nothing makes RxDB ignore it. A ready state
- * absorbs every later delivery and push result of its document, so handing it over never takes a
- * document back.
+ * meanwhile, the kept state joined with the push's result is ready; the next pull hands it to RxDB
+ * again, when nothing makes RxDB ignore it. Also when the result already holds the kept states
+ * but they differ from it: RxDB holds stream events back while it pushes and then stores them
+ * over the push's newer result, so the document is handed over once more after them (engine soak
+ * seed 565224988). Only when every state delivered meanwhile equals the result — the push's own
+ * echo, the usual case — is nothing pulled again. A ready state absorbs every later delivery and
+ * push result of its document, so handing it over never takes a document back.
  *
- * Recent deliveries are remembered for a while too: a document handed over just before a local
+ * Recent deliveries (the last few seconds) count too: a document handed over just before a local
  * write may be looked at by RxDB's downstream only after that write.
  */
 import { jsonEqual } from '@convsync/protocol';
@@ -33,26 +36,40 @@ export interface SkippedMastersOptions<Doc> {
   idOf: (doc: Doc) => string;
   /** How many recent deliveries are remembered (a pull batch or two). */
   recentLimit: number;
+  /** How long a delivery counts as recent: RxDB's hand-over lag, generously (ms). */
+  recentMs: number;
+  now?: () => number;
+}
+
+/** The states delivered while a document was dirty: their join, and whether they were all alike. */
+interface Kept<Doc> {
+  readonly join: Doc;
+  readonly first: Doc;
+  readonly alike: boolean;
 }
 
 export class SkippedMasters<Doc> {
   readonly #merge: (a: Doc, b: Doc) => Doc;
   readonly #idOf: (doc: Doc) => string;
   readonly #recentLimit: number;
+  readonly #recentMs: number;
+  readonly #now: () => number;
   /** Documents with a local write not yet pushed, with the epoch of their latest local write. */
   readonly #dirty = new Map<string, number>();
-  /** The join of the master states delivered while a document was dirty. */
-  readonly #kept = new Map<string, Doc>();
+  /** The master states delivered while a document was dirty. */
+  readonly #kept = new Map<string, Kept<Doc>>();
   /** Master states to hand to RxDB again. */
   readonly #ready = new Map<string, Doc>();
-  /** The latest deliveries, oldest first (a Map keeps insertion order). */
-  readonly #recent = new Map<string, Doc>();
+  /** The latest delivery of each document and when, oldest first (a Map keeps insertion order). */
+  readonly #recent = new Map<string, { doc: Doc; at: number }>();
   #epoch = 0;
 
   constructor(options: SkippedMastersOptions<Doc>) {
     this.#merge = options.merge;
     this.#idOf = options.idOf;
     this.#recentLimit = options.recentLimit;
+    this.#recentMs = options.recentMs;
+    this.#now = options.now ?? Date.now;
   }
 
   /** Whether master states wait to be handed over again. */
@@ -65,7 +82,7 @@ export class SkippedMasters<Doc> {
     for (const id of ids) {
       this.#dirty.set(id, ++this.#epoch);
       const recent = this.#recent.get(id);
-      if (recent !== undefined) this.#keep(id, recent);
+      if (recent !== undefined && this.#now() - recent.at <= this.#recentMs) this.#keep(id, recent.doc);
     }
   }
 
@@ -73,9 +90,8 @@ export class SkippedMasters<Doc> {
   delivered(docs: readonly Doc[]): void {
     for (const doc of docs) {
       const id = this.#idOf(doc);
-      const recent = this.#recent.get(id);
       this.#recent.delete(id);
-      this.#recent.set(id, recent === undefined ? doc : this.#merge(recent, doc));
+      this.#recent.set(id, { doc, at: this.#now() });
       if (this.#dirty.has(id)) this.#keep(id, doc);
       const ready = this.#ready.get(id);
       if (ready !== undefined) this.#ready.set(id, this.#merge(ready, doc));
@@ -108,19 +124,22 @@ export class SkippedMasters<Doc> {
       const kept = this.#kept.get(id);
       if (this.#dirty.get(id) !== epoch) {
         // Written again since the push started: the next push settles it.
-        if (kept !== undefined && result !== undefined) this.#kept.set(id, this.#merge(kept, result));
+        if (kept !== undefined && result !== undefined) this.#keep(id, result);
         continue;
       }
       this.#dirty.delete(id);
       if (kept === undefined) continue;
       this.#kept.delete(id);
       if (result === undefined) {
-        this.#ready.set(id, kept);
+        this.#ready.set(id, kept.join);
         continue;
       }
-      const joined = this.#merge(result, kept);
-      // The usual case: the push's result already holds what was delivered meanwhile.
-      if (jsonEqual(joined, result)) continue;
+      // The usual case: the only state delivered meanwhile was the push's own echo.
+      if (kept.alike && jsonEqual(kept.first, result)) continue;
+      // Even when the result already holds what was delivered: RxDB holds stream events back while
+      // it pushes, then stores them over the push's (newer) result — pulled again after them, the
+      // join puts the document back where the server is (engine soak seed 565224988).
+      const joined = this.#merge(result, kept.join);
       const ready = this.#ready.get(id);
       this.#ready.set(id, ready === undefined ? joined : this.#merge(ready, joined));
     }
@@ -151,6 +170,8 @@ export class SkippedMasters<Doc> {
 
   #keep(id: string, doc: Doc): void {
     const kept = this.#kept.get(id);
-    this.#kept.set(id, kept === undefined ? doc : this.#merge(kept, doc));
+    this.#kept.set(id, kept === undefined
+      ? { join: doc, first: doc, alike: true }
+      : { join: this.#merge(kept.join, doc), first: kept.first, alike: kept.alike && jsonEqual(kept.first, doc) });
   }
 }
