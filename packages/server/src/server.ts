@@ -176,7 +176,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ConvSync
       // Streams lost while Redis was away: devices are nudged to resync from their checkpoint.
       repairAfterOutages({ io, store, redis, logger });
     }
-    hub.attach(io);
+    hub.attach(io, { spansProcesses: redis !== undefined });
     attachSockets(io, deps);
     const address = await listen(http, options.port ?? 0, host);
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
