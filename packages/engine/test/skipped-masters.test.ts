@@ -110,6 +110,14 @@ describe('skipped master states', () => {
     expect(t.withReady([])).toEqual([{ id: 'a', v: 8 }]);
   });
 
+  it('a state handed over after a push was answered is raised to its result, never older', () => {
+    const t = tracker();
+    t.answered(result({ id: 'a', v: 7 }));
+    expect(t.raise([{ id: 'a', v: 5 }, { id: 'b', v: 1 }])).toEqual([{ id: 'a', v: 7 }, { id: 'b', v: 1 }]);
+    expect(t.withReady([{ id: 'a', v: 9 }])).toEqual([{ id: 'a', v: 9 }]);
+    expect(t.withReady([{ id: 'a', v: 6 }])).toEqual([{ id: 'a', v: 7 }]);
+  });
+
   it('documents a push carried that were never written here (a restart) settle without anything ready', () => {
     const t = tracker();
     expect(t.pushed(t.pushing(['a']), result({ id: 'a', v: 1 }))).toBe(false);

@@ -62,6 +62,8 @@ export class SkippedMasters<Doc> {
   readonly #ready = new Map<string, Doc>();
   /** The latest delivery of each document and when, oldest first (a Map keeps insertion order). */
   readonly #recent = new Map<string, { doc: Doc; at: number }>();
+  /** The latest push results (the server's state after a push), oldest first. */
+  readonly #answered = new Map<string, Doc>();
   #epoch = 0;
 
   constructor(options: SkippedMastersOptions<Doc>) {
@@ -100,6 +102,36 @@ export class SkippedMasters<Doc> {
       if (this.#recent.size <= this.#recentLimit) break;
       this.#recent.delete(id);
     }
+  }
+
+  /**
+   * A push was answered: `results` holds the server's state of each pushed document. Every state
+   * handed to RxDB from now on is raised to at least these (`raise`).
+   */
+  answered(results: ReadonlyMap<string, Doc>): void {
+    for (const [id, doc] of results) {
+      const known = this.#answered.get(id);
+      this.#answered.delete(id);
+      this.#answered.set(id, known === undefined ? doc : this.#merge(known, doc));
+    }
+    for (const id of this.#answered.keys()) {
+      if (this.#answered.size <= this.#recentLimit) break;
+      this.#answered.delete(id);
+    }
+  }
+
+  /**
+   * The documents joined with the latest push result of each (a state the server had, so the join
+   * is still one it has passed): a stream event that left the server before a push's commit but
+   * reaches RxDB after its result — RxDB holds events back while it pushes — must not take the
+   * push's result back (engine soak: a read time that went back to 0 for a moment).
+   */
+  raise(documents: Doc[]): Doc[] {
+    if (this.#answered.size === 0) return documents;
+    return documents.map((doc) => {
+      const known = this.#answered.get(this.#idOf(doc));
+      return known === undefined ? doc : this.#merge(known, doc);
+    });
   }
 
   /** A push starts with these documents. */
@@ -150,7 +182,8 @@ export class SkippedMasters<Doc> {
    * Hands the ready states over: joined into the documents of a pull's answer (same document) or
    * appended to them. Everything returned counts as delivered.
    */
-  withReady(documents: Doc[]): Doc[] {
+  withReady(pulled: Doc[]): Doc[] {
+    const documents = this.raise(pulled);
     if (this.#ready.size === 0) {
       this.delivered(documents);
       return documents;
