@@ -57,8 +57,6 @@ export interface CollectionReplicationOptions<C extends Collection> {
   merge: (a: CollectionDocs[C], b: CollectionDocs[C]) => CollectionDocs[C];
   /** The fresh-device fast path (replication/bootstrap.ts); default true. */
   bootstrap?: boolean;
-  /** JSON bytes of one push's rows (default Limits.MAX_PUSH_BYTES; tests lower it). */
-  maxPushBytes?: number;
   /** Delay before RxDB retries a failed handler (ms). */
   retryTimeMs?: number;
 }
@@ -208,7 +206,7 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
           try {
             const conflicts: Doc[] = [];
             // Rows a failed chunk sent already are merged again when RxDB retries: a push is idempotent.
-            for (const rows of chunkByBytes(payload, options.maxPushBytes ?? Limits.MAX_PUSH_BYTES)) {
+            for (const rows of chunkByBytes(payload, Limits.MAX_PUSH_BYTES)) {
               const answer = await transport.request('sync:push', { collection, rows } as never);
               for (const doc of answer.conflicts as Doc[]) conflicts.push(doc);
             }
