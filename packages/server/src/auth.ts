@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
-import { ConvSyncError, ErrorCode, assertValidId, isValidId } from '@convsync/protocol';
+import { ConvSyncError, ErrorCode, assertValidId, invalidParameter, isValidId } from '@convsync/protocol';
 
 const AUDIENCE = 'convsync';
 const ISSUER = 'convsync';
@@ -42,14 +42,20 @@ export function createTokenService(options: { secret: string; now: () => number 
     async issue(accountId, issueOptions = {}) {
       assertValidId(accountId, 'accountId');
       const lifetime = issueOptions.expiresInSeconds ?? DEFAULT_EXPIRES_IN_SECONDS;
+      if (!Number.isSafeInteger(lifetime) || lifetime <= 0) {
+        throw invalidParameter('expiresInSeconds must be a positive whole number of seconds', { expiresInSeconds: lifetime });
+      }
       const issuedAt = nowSeconds();
+      // JWT times are whole seconds: round the expiry up so a token lives at least the seconds
+      // asked for; floor(now) + lifetime could leave a one-second token almost no life at all.
+      const expiresAt = Math.ceil(options.now() / 1000) + lifetime;
       return new SignJWT({})
         .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
         .setSubject(accountId)
         .setAudience(AUDIENCE)
         .setIssuer(ISSUER)
         .setIssuedAt(issuedAt)
-        .setExpirationTime(issuedAt + lifetime)
+        .setExpirationTime(expiresAt)
         .sign(key);
     },
     async verify(token) {
