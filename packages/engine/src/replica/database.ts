@@ -8,8 +8,17 @@ import { addRxPlugin, createRxDatabase, randomToken, type RxStorage } from 'rxdb
 import { RxDBLocalDocumentsPlugin } from 'rxdb/plugins/local-documents';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
-import { ConvSyncError, ErrorCode, isDeviceId, type ConversationDoc, type ConversationGroupDoc } from '@convsync/protocol';
+import {
+  ConvSyncError,
+  ErrorCode,
+  isDeviceId,
+  mergeConversation,
+  mergeConversationGroup,
+  type ConversationDoc,
+  type ConversationGroupDoc,
+} from '@convsync/protocol';
 import { conversationConflictHandler, groupConflictHandler } from '../replication/conflict.js';
+import { withMonotoneDownstream } from './monotone-downstream.js';
 import { conversationGroupSchema, conversationSchema, localExtensionSchema, outboxSchema } from './schema.js';
 import type { LocalExtensionDoc, OutboxDoc, Replica } from './types.js';
 
@@ -30,9 +39,12 @@ export interface ReplicaOptions {
   multiInstance?: boolean;
 }
 
+/** The replicated collections and the protocol's merge of each (the downstream guard's joins). */
+const REPLICATED_MERGES = { conversations: mergeConversation, conversationGroups: mergeConversationGroup };
+
 let memoryStorage: RxStorage<unknown, unknown> | undefined;
 
-function storageOf(options: ReplicaOptions): RxStorage<unknown, unknown> {
+function baseStorageOf(options: ReplicaOptions): RxStorage<unknown, unknown> {
   if (options.storage === 'memory') {
     // One shared instance: RxDB's memory storage keeps a database's data across close/reopen
     // within the process only when the same storage object opens it again.
@@ -46,6 +58,11 @@ function storageOf(options: ReplicaOptions): RxStorage<unknown, unknown> {
     return getRxStorageDexie(settings);
   }
   return options.storage;
+}
+
+/** Whatever the storage, RxDB's downstream never stores a replicated document below what it holds. */
+function storageOf(options: ReplicaOptions): RxStorage<unknown, unknown> {
+  return withMonotoneDownstream(baseStorageOf(options), REPLICATED_MERGES);
 }
 
 /**
