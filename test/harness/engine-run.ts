@@ -7,13 +7,13 @@
  * - every read time a device produced is on the server; every message a device saw succeed, and
  *   every peer message, exists exactly once; no message is left sending or failed.
  */
-import { ClientEvent, ConversationType, conversationId, messageSchema, parseConversationId, parseOrThrow, type ConversationDoc, type Message } from '@convsync/protocol';
-import { accountOf, peerOf, teamOf, type Cluster } from './cluster.js';
+import { ConversationType, type ConversationDoc, type Message } from '@convsync/protocol';
+import { peerOf, type Cluster } from './cluster.js';
 import { EngineCallError, EngineDevice } from './engine-device.js';
 import type { ConversationView, EngineSnapshot, GroupView } from './engine-rpc.js';
-import { canonicalKey, conversationsOf, listAll, pick, retryPeerSends, type RunResult } from './run.js';
-import { FAULT_KINDS, type Op, type Scenario } from './scenario.js';
-import { WireClient } from './wire-client.js';
+import { byConversation, checkUnreadCounts, emptyResult, listAll, pick, playClusterOp, playPeerSend, retryPeerSends, settleTwice, startRun, withServerViews, type RunContext, type RunResult } from './run-steps.js';
+import type { Op, Scenario } from './scenario.js';
+import type { WireClient } from './wire-client.js';
 
 /** How long a settled device may take to show the server's state before it counts as divergent. */
 const CONVERGE_GRACE_MS = 20_000;
@@ -21,72 +21,37 @@ const CONVERGE_GRACE_MS = 20_000;
 /** Refusals a random operation may legitimately meet (absent conversation, limits, …). */
 const EXPECTED_CODES = new Set([110404, 116404, 110303, 110304, 116435, 116437, 191004]);
 
-interface Context {
-  run: number;
-  cluster: Cluster;
-  devices: EngineDevice[];
-  accountIds: string[];
-  accountOfDevice: number[];
-  candidates: string[][];
+interface Context extends RunContext<EngineDevice> {
   readTimes: { account: string; conversationId: string; readTime: number }[];
-  peerMessages: Message[];
-  peerPending: { conversationId: string; clientMessageId: string; text: string }[];
   failures: string[];
-  faults: number;
-  counter: number;
 }
 
 export async function runEngineScenario(cluster: Cluster, scenario: Scenario): Promise<RunResult> {
-  const run = await cluster.newRun();
-  const accounts = scenario.devicesPerAccount.length;
   const ctx: Context = {
-    run,
-    cluster,
-    devices: [],
-    accountIds: Array.from({ length: accounts }, (_, a) => accountOf(run, a)),
-    accountOfDevice: [],
-    candidates: Array.from({ length: accounts }, (_, a) => conversationsOf(run, accounts, a)),
+    ...(await startRun(cluster, scenario, (run, account, index) => new EngineDevice({
+      url: cluster.url,
+      token: cluster.server.token(account),
+      deviceId: `r${run}e${index}`,
+      storage: scenario.storages[index] ?? 'memory',
+      skewMs: scenario.skews[index] ?? 0,
+    }))),
     readTimes: [],
-    peerMessages: [],
-    peerPending: [],
     failures: [],
-    faults: 0,
-    counter: 0,
   };
-  const crashesBefore = cluster.server.crashes;
-  scenario.devicesPerAccount.forEach((count, a) => {
-    for (let i = 0; i < count; i++) {
-      const index = ctx.devices.length;
-      ctx.accountOfDevice.push(a);
-      ctx.devices.push(new EngineDevice({
-        url: cluster.url,
-        token: cluster.server.token(accountOf(run, a)),
-        deviceId: `r${run}e${index}`,
-        storage: scenario.storages[index] ?? 'memory',
-        skewMs: scenario.skews[index] ?? 0,
-      }));
-    }
-  });
   try {
     await Promise.all(ctx.devices.map((d) => d.ready));
-    for (const op of scenario.ops) {
-      if (FAULT_KINDS.has(op.kind)) ctx.faults++;
-      await play(ctx, op);
-    }
+    for (const op of scenario.ops) await play(ctx, op);
     await cluster.heal();
-    await retryPeerSends(cluster, peerOf(run), ctx.peerPending, ctx.peerMessages);
+    await retryPeerSends(ctx);
     for (const device of ctx.devices) await device.call({ kind: 'connect' });
-    for (const device of ctx.devices) await device.settle();
-    const snapshots = [];
-    for (const device of ctx.devices) snapshots.push(await device.settle());
-    return { ...(await check(ctx, snapshots)), crashes: cluster.server.crashes - crashesBefore };
+    const snapshots = await settleTwice(ctx.devices);
+    return { ...(await check(ctx, snapshots)), crashes: cluster.server.crashes - ctx.crashesBefore };
   } finally {
     await Promise.all(ctx.devices.map((d) => d.close()));
   }
 }
 
 async function play(ctx: Context, op: Op): Promise<void> {
-  const { cluster } = ctx;
   if (!('d' in op)) {
     await playFault(ctx, op);
     return;
@@ -163,47 +128,18 @@ async function play(ctx: Context, op: Op): Promise<void> {
       await attempt({ kind: 'connect' });
       return;
   }
-  void cluster;
 }
 
 async function playFault(ctx: Context, op: Exclude<Op, { d: number }>): Promise<void> {
-  const { cluster } = ctx;
   switch (op.kind) {
-    case 'peerSend': {
-      if (!cluster.server.running) return;
-      const peer = await WireClient.connect({ url: cluster.server.url, token: cluster.server.token(peerOf(ctx.run)) }).catch(() => undefined);
-      if (peer === undefined) return;
-      try {
-        const target = op.team ? teamOf(ctx.run) : pick(ctx.accountIds, op.a);
-        const id = conversationId(peerOf(ctx.run), op.team ? ConversationType.TEAM : ConversationType.P2P, target);
-        const request = { clientMessageId: `r${ctx.run}p${ctx.counter++}`, conversationId: id, text: 'peer' };
-        const answer = await peer.request(ClientEvent.MESSAGE_SEND, request, 3000);
-        if (answer.ok) ctx.peerMessages.push(parseOrThrow(messageSchema, answer.message, 'peer message'));
-        else ctx.peerPending.push(request);
-      } finally {
-        peer.close();
-      }
-      return;
-    }
-    case 'proxy':
-      if (op.mode === 'delay') cluster.proxy?.delay(30);
-      else cluster.proxy?.[op.mode]();
-      return;
-    case 'kill':
-      await cluster.kill();
-      return;
-    case 'restart':
-      await cluster.restart();
-      return;
-    case 'crashAt':
-      await cluster.arm({ point: op.point, event: op.event, nth: op.nth });
+    case 'peerSend':
+      await playPeerSend(ctx, op, () => 'peer');
       return;
     case 'replay':
       // Push replays are the protocol-level runs' business; engine pushes are not captured.
       return;
-    case 'flow':
-      await new Promise((r) => setTimeout(r, op.ms));
-      return;
+    default:
+      await playClusterOp(ctx.cluster, op);
   }
 }
 
@@ -221,14 +157,9 @@ function viewOf(doc: ConversationDoc): ConversationView {
 }
 
 async function check(ctx: Context, snapshots: EngineSnapshot[]): Promise<Omit<RunResult, 'crashes'>> {
-  const { cluster, run, failures } = ctx;
-  const result = {
-    run, accounts: ctx.accountIds.length, devices: ctx.devices.length, ops: 0, faults: ctx.faults,
-    writesChecked: 0, messagesChecked: 0, divergent: 0, lost: 0, duplicated: 0, unreadMismatches: 0, readTimeRegressions: 0, failures,
-  };
-  const views = new Map<string, WireClient>();
-  try {
-    for (const account of [...ctx.accountIds, peerOf(run)]) views.set(account, await WireClient.connect({ url: cluster.server.url, token: cluster.server.token(account) }));
+  const { failures } = ctx;
+  const result = emptyResult(ctx, failures);
+  await withServerViews(ctx, async (views) => {
     const messages: Message[] = [...ctx.peerMessages];
     for (const [a, account] of ctx.accountIds.entries()) {
       const view = views.get(account) as WireClient;
@@ -276,29 +207,13 @@ async function check(ctx: Context, snapshots: EngineSnapshot[]): Promise<Omit<Ru
         messages.push(...(await listAll(view, doc.conversationId)));
       }
     }
-    const byKey = new Map<string, Message[]>();
-    for (const m of messages) byKey.set(canonicalKey(m), [...(byKey.get(canonicalKey(m)) ?? []), m]);
-    for (const [a, account] of ctx.accountIds.entries()) {
-      void a;
-      const docs = await (views.get(account) as WireClient).pullAll('conversations');
-      for (const doc of docs) {
-        const parsed = parseConversationId(doc.conversationId);
-        const key = parsed.type === ConversationType.P2P ? [account, parsed.targetId].sort().join('↔') : `team:${parsed.targetId}`;
-        const seen = new Set<string>();
-        const expected = (byKey.get(key) ?? []).filter((m) => {
-          const id = `${m.senderId}/${m.messageClientId}`;
-          if (seen.has(id)) return false;
-          seen.add(id);
-          return m.senderId !== account && m.createTime > Math.max(doc.lastReadTime, doc.deletedBefore);
-        }).length;
-        if (doc.unreadCount !== expected) {
-          result.unreadMismatches++;
-          failures.push(`${doc.conversationId}: unread ${doc.unreadCount}, messages say ${expected}`);
-        }
-      }
+    // A message listed from several accounts' histories counts once in its conversation.
+    const byKey = new Map([...byConversation(messages)].map(([key, listed]) => [key, distinct(listed)]));
+    for (const account of ctx.accountIds) {
+      checkUnreadCounts(result, account, await (views.get(account) as WireClient).pullAll('conversations'), byKey);
     }
     // Peer messages exactly once, read by the peer (who never clears).
-    const peer = views.get(peerOf(run)) as WireClient;
+    const peer = views.get(peerOf(ctx.run)) as WireClient;
     const peerIds = new Set(ctx.peerMessages.map((m) => m.conversationId));
     for (const id of peerIds) {
       const listed = await listAll(peer, id);
@@ -327,8 +242,17 @@ async function check(ctx: Context, snapshots: EngineSnapshot[]): Promise<Omit<Ru
         }
       }
     }
-  } finally {
-    for (const view of views.values()) view.close();
-  }
+  });
   return result;
+}
+
+/** The messages without repeats of one sender's client message id, first occurrences kept. */
+function distinct(messages: readonly Message[]): Message[] {
+  const seen = new Set<string>();
+  return messages.filter((m) => {
+    const id = `${m.senderId}/${m.messageClientId}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
 }

@@ -13,35 +13,31 @@ import {
   ConversationType,
   conversationId,
   lastMessageTime,
-  messageListAnswerSchema,
-  messageSchema,
-  parseConversationId,
-  parseOrThrow,
   type ConversationDoc,
   type ConversationGroupDoc,
   type Message,
 } from '@convsync/protocol';
-import { accountOf, peerOf, teamOf, type Cluster } from './cluster.js';
-import { FAULT_KINDS, type Op, type Scenario } from './scenario.js';
+import { peerOf, type Cluster } from './cluster.js';
+import {
+  byConversation,
+  checkUnreadCounts,
+  emptyResult,
+  listAll,
+  pick,
+  playClusterOp,
+  playPeerSend,
+  retryPeerSends,
+  settleTwice,
+  startRun,
+  withServerViews,
+  type RunContext,
+  type RunResult,
+} from './run-steps.js';
+import type { Op, Scenario } from './scenario.js';
 import { WireClient } from './wire-client.js';
 import { WireDevice } from './wire-device.js';
 
-export interface RunResult {
-  run: number;
-  accounts: number;
-  devices: number;
-  ops: number;
-  faults: number;
-  writesChecked: number;
-  messagesChecked: number;
-  divergent: number;
-  lost: number;
-  duplicated: number;
-  unreadMismatches: number;
-  readTimeRegressions: number;
-  crashes: number;
-  failures: string[];
-}
+export type { RunResult } from './run-steps.js';
 
 /** A write whose presence is checked after quiescence: the register and the stamp it got. */
 interface WriteRecord {
@@ -50,83 +46,38 @@ interface WriteRecord {
   check: (conversations: Map<string, ConversationDoc>, groups: Map<string, ConversationGroupDoc>) => boolean;
 }
 
-
-interface Context {
-  run: number;
-  cluster: Cluster;
-  devices: WireDevice[];
-  accountIds: string[];
-  accountOfDevice: number[];
-  /** Conversations an account can touch: P2P with every other account and the peer, the team. */
-  candidates: string[][];
+interface Context extends RunContext<WireDevice> {
   writes: WriteRecord[];
-  peerMessages: Message[];
-  /** Peer sends without an acknowledgement (the server may have committed them): retried after healing. */
-  peerPending: { conversationId: string; clientMessageId: string; text: string }[];
+  /** Each account's pushes as its devices sent them, for the replay fault. */
   captured: Map<string, unknown[]>;
-  faults: number;
-  messageCounter: number;
 }
-
-export function conversationsOf(run: number, accounts: number, a: number): string[] {
-  const self = accountOf(run, a);
-  const ids = [conversationId(self, ConversationType.TEAM, teamOf(run)), conversationId(self, ConversationType.P2P, peerOf(run))];
-  for (let other = 0; other < accounts; other++) if (other !== a) ids.push(conversationId(self, ConversationType.P2P, accountOf(run, other)));
-  return ids;
-}
-
-export const pick = <T>(items: readonly T[], i: number): T => items[i % items.length] as T;
 
 export async function runScenario(cluster: Cluster, scenario: Scenario): Promise<RunResult> {
-  const run = await cluster.newRun();
-  const accounts = scenario.devicesPerAccount.length;
+  const captured = new Map<string, unknown[]>();
   const ctx: Context = {
-    run,
-    cluster,
-    devices: [],
-    accountIds: Array.from({ length: accounts }, (_, a) => accountOf(run, a)),
-    accountOfDevice: [],
-    candidates: Array.from({ length: accounts }, (_, a) => conversationsOf(run, accounts, a)),
+    ...(await startRun(cluster, scenario, (run, account, index) => new WireDevice({
+      url: cluster.url,
+      token: cluster.server.token(account),
+      account,
+      deviceId: `r${run}d${index}`,
+      skewMs: scenario.skews[index] ?? 0,
+      onPush: (payload) => {
+        const list = captured.get(account) ?? [];
+        list.push(payload);
+        captured.set(account, list);
+      },
+    }))),
     writes: [],
-    peerMessages: [],
-    peerPending: [],
-    captured: new Map(),
-    faults: 0,
-    messageCounter: 0,
+    captured,
   };
-  const crashesBefore = cluster.server.crashes;
-  scenario.devicesPerAccount.forEach((count, a) => {
-    for (let i = 0; i < count; i++) {
-      const index = ctx.devices.length;
-      const account = accountOf(run, a);
-      ctx.accountOfDevice.push(a);
-      ctx.devices.push(new WireDevice({
-        url: cluster.url,
-        token: cluster.server.token(account),
-        account,
-        deviceId: `r${run}d${index}`,
-        skewMs: scenario.skews[index] ?? 0,
-        onPush: (payload) => {
-          const list = ctx.captured.get(account) ?? [];
-          list.push(payload);
-          ctx.captured.set(account, list);
-        },
-      }));
-    }
-  });
   const failures: string[] = [];
   try {
-    for (const op of scenario.ops) {
-      if (FAULT_KINDS.has(op.kind)) ctx.faults++;
-      await play(ctx, op);
-    }
+    for (const op of scenario.ops) await play(ctx, op);
     await cluster.heal();
     for (const device of ctx.devices) if (!device.online) device.connect();
-    await retryPeerSends(cluster, peerOf(run), ctx.peerPending, ctx.peerMessages);
-    for (const device of ctx.devices) await device.settle();
-    // A second pass: the last settles may have produced documents the first ones have not seen.
-    for (const device of ctx.devices) await device.settle();
-    return { ...(await check(ctx, failures)), crashes: cluster.server.crashes - crashesBefore };
+    await retryPeerSends(ctx);
+    await settleTwice(ctx.devices);
+    return { ...(await check(ctx, failures)), crashes: cluster.server.crashes - ctx.crashesBefore };
   } finally {
     for (const device of ctx.devices) device.close();
   }
@@ -230,48 +181,25 @@ async function play(ctx: Context, op: Op): Promise<void> {
       return;
     }
     case 'send': {
-      const clientMessageId = `r${ctx.run}m${ctx.messageCounter++}`;
+      const clientMessageId = `r${ctx.run}m${ctx.counter++}`;
       (device as WireDevice).send({ clientMessageId, conversationId: conversation, text: `text ${clientMessageId}` });
       return;
     }
-    case 'peerSend': {
-      if (!cluster.server.running) return;
-      const peer = await WireClient.connect({ url: cluster.server.url, token: cluster.server.token(peerOf(ctx.run)) }).catch(() => undefined);
-      if (peer === undefined) return;
-      try {
-        const target = op.team ? teamOf(ctx.run) : pick(ctx.accountIds, op.a);
-        const id = conversationId(peerOf(ctx.run), op.team ? ConversationType.TEAM : ConversationType.P2P, target);
-        const clientMessageId = `r${ctx.run}p${ctx.messageCounter++}`;
-        const request = { clientMessageId, conversationId: id, text: `peer ${clientMessageId}` };
-        const answer = await peer.request(ClientEvent.MESSAGE_SEND, request, 3000);
-        if (answer.ok) ctx.peerMessages.push(parseOrThrow(messageSchema, answer.message, 'peer message'));
-        else ctx.peerPending.push(request);
-      } finally {
-        peer.close();
-      }
+    case 'peerSend':
+      await playPeerSend(ctx, op, (clientMessageId) => `peer ${clientMessageId}`);
       return;
-    }
     case 'offline':
       (device as WireDevice).disconnect();
       return;
     case 'online':
       (device as WireDevice).connect();
       return;
-    case 'proxy': {
-      const proxy = cluster.proxy;
-      if (proxy === undefined) return;
-      if (op.mode === 'delay') proxy.delay(30);
-      else proxy[op.mode]();
-      return;
-    }
+    case 'proxy':
     case 'kill':
-      await cluster.kill();
-      return;
     case 'restart':
-      await cluster.restart();
-      return;
     case 'crashAt':
-      await cluster.arm({ point: op.point, event: op.event, nth: op.nth });
+    case 'flow':
+      await playClusterOp(cluster, op);
       return;
     case 'replay': {
       // Captured pushes of one account, duplicated and out of order, from a protocol-level client.
@@ -289,71 +217,19 @@ async function play(ctx: Context, op: Op): Promise<void> {
       }
       return;
     }
-    case 'flow':
-      await new Promise((r) => setTimeout(r, op.ms));
-      return;
   }
-}
-
-/**
- * Retries the peer's unacknowledged sends (as an outbox would) until each is acknowledged, so the
- * model knows every message the server may hold: a send killed after its commit exists.
- */
-export async function retryPeerSends(
-  cluster: Cluster,
-  peerAccount: string,
-  pending: { conversationId: string; clientMessageId: string; text: string }[],
-  into: Message[],
-): Promise<void> {
-  if (pending.length === 0) return;
-  const peer = await WireClient.connect({ url: cluster.server.url, token: cluster.server.token(peerAccount) });
-  try {
-    for (const request of pending.splice(0)) {
-      const answer = await peer.request(ClientEvent.MESSAGE_SEND, request, 10_000);
-      if (!answer.ok) throw new Error(`peer send ${request.clientMessageId} refused after healing: ${answer.error.code} ${answer.error.desc}`);
-      into.push(parseOrThrow(messageSchema, answer.message, 'peer message'));
-    }
-  } finally {
-    peer.close();
-  }
-}
-
-/** The canonical key of a message's conversation, as the protocol's ids express it. */
-export function canonicalKey(message: Message): string {
-  if (message.conversationType === ConversationType.P2P) return [message.senderId, message.receiverId].sort().join('↔');
-  return `team:${message.receiverId}`;
 }
 
 async function check(ctx: Context, failures: string[]): Promise<Omit<RunResult, 'crashes'>> {
-  const { cluster, run } = ctx;
-  const result = {
-    run,
-    accounts: ctx.accountIds.length,
-    devices: ctx.devices.length,
-    ops: 0,
-    faults: ctx.faults,
-    writesChecked: 0,
-    messagesChecked: 0,
-    divergent: 0,
-    lost: 0,
-    duplicated: 0,
-    unreadMismatches: 0,
-    readTimeRegressions: 0,
-    failures,
-  };
+  const result = emptyResult(ctx, failures);
   // Every message the system acknowledged, by the conversation it belongs to.
   const messages = [...ctx.devices.flatMap((d) => d.acked), ...ctx.peerMessages];
-  const byKey = new Map<string, Message[]>();
-  for (const m of messages) byKey.set(canonicalKey(m), [...(byKey.get(canonicalKey(m)) ?? []), m]);
+  const byKey = byConversation(messages);
   for (const device of ctx.devices) {
     for (const refusal of device.refused) failures.push(`${device.deviceId}: message ${refusal.request.clientMessageId} refused with ${refusal.code}`);
   }
 
-  const views = new Map<string, WireClient>();
-  try {
-    for (const account of [...ctx.accountIds, peerOf(run)]) {
-      views.set(account, await WireClient.connect({ url: cluster.server.url, token: cluster.server.token(account) }));
-    }
+  await withServerViews(ctx, async (views) => {
     for (const [a, account] of ctx.accountIds.entries()) {
       const view = views.get(account) as WireClient;
       const serverDocs = new Map((await view.pullAll('conversations')).map((d) => [d.conversationId, d]));
@@ -383,21 +259,12 @@ async function check(ctx: Context, failures: string[]): Promise<Omit<RunResult, 
         }
       }
       // 3. Unread counts derive from the messages and the read times.
-      for (const doc of serverDocs.values()) {
-        const parsed = parseConversationId(doc.conversationId);
-        const key = parsed.type === ConversationType.P2P ? [account, parsed.targetId].sort().join('↔') : `team:${parsed.targetId}`;
-        const readUpTo = Math.max(doc.lastReadTime, doc.deletedBefore);
-        const expected = (byKey.get(key) ?? []).filter((m) => m.senderId !== account && m.createTime > readUpTo).length;
-        if (doc.unreadCount !== expected) {
-          result.unreadMismatches++;
-          failures.push(`${doc.conversationId}: unread ${doc.unreadCount}, messages say ${expected}`);
-        }
-      }
+      checkUnreadCounts(result, account, serverDocs.values(), byKey);
     }
     // 4. Every acknowledged message exists exactly once (read by a member that cleared nothing).
     for (const [key, acked] of byKey) {
       const sample = acked[0] as Message;
-      const members = sample.conversationType === ConversationType.P2P ? [sample.senderId, sample.receiverId] : [...ctx.accountIds, peerOf(run)];
+      const members = sample.conversationType === ConversationType.P2P ? [sample.senderId, sample.receiverId] : [...ctx.accountIds, peerOf(ctx.run)];
       let listed: Message[] | undefined;
       for (const member of members) {
         const view = views.get(member);
@@ -425,22 +292,8 @@ async function check(ctx: Context, failures: string[]): Promise<Omit<RunResult, 
         }
       }
     }
-  } finally {
-    for (const view of views.values()) view.close();
-  }
+  });
   return result;
-}
-
-export async function listAll(view: WireClient, id: string): Promise<Message[]> {
-  const all: Message[] = [];
-  let beforeTime: number | undefined;
-  for (;;) {
-    const answer = parseOrThrow(messageListAnswerSchema, await view.request(ClientEvent.MESSAGE_LIST, { conversationId: id, limit: 100, ...(beforeTime === undefined ? {} : { beforeTime }) }), 'list');
-    if (!answer.ok) throw new Error(`message:list ${id}: ${answer.error.code}`);
-    all.push(...answer.messages);
-    if (answer.messages.length < 100) return all;
-    beforeTime = (answer.messages[answer.messages.length - 1] as Message).createTime;
-  }
 }
 
 function diffMaps<T>(expected: Map<string, T>, actual: Map<string, T>): string[] {
