@@ -12,6 +12,7 @@ import { filter, firstValueFrom, timeout, type Observable } from 'rxjs';
 import { ConversationType, ErrorCode, type SessionEndpoint, type StreamEvent } from '@convsync/protocol';
 import { startServer, type ConvSyncServer } from '@convsync/server';
 import { InMemoryTransport } from '../src/transport/in-memory.js';
+import type { ConnectionLifecycle } from '../src/transport/lifecycle.js';
 import { SocketIoTransport } from '../src/transport/socket-io.js';
 import type { ConnectionState, ResponseOf, Transport } from '../src/transport/transport.js';
 
@@ -39,6 +40,32 @@ function track<T extends Transport>(transport: T): T {
   return transport;
 }
 
+/** Connects and resolves with the state once online. */
+function connected(transport: Transport): Promise<ConnectionState> {
+  transport.connect();
+  return until(transport.state$, online);
+}
+
+/** The smallest request that needs the session: one conversation from the start of the log. */
+function pullOne(transport: Transport): Promise<ResponseOf<'sync:pull'>> {
+  return transport.request('sync:pull', { collection: 'conversations', checkpoint: null, batchSize: 1 });
+}
+
+/** disconnect() is offline at once and requests are refused as offline (192004); connect() goes back online. */
+async function expectDisconnectThenReconnect(transport: ConnectionLifecycle): Promise<void> {
+  transport.disconnect();
+  expect(transport.state).toEqual({ status: 'offline', reason: 'disconnected' });
+  await expect(pullOne(transport)).rejects.toMatchObject({ code: ErrorCode.OFFLINE });
+  await connected(transport);
+}
+
+/** A socket.io transport signed in as alice, on a server of its own. */
+async function aliceOverSocketIo(): Promise<{ srv: ConvSyncServer; transport: SocketIoTransport }> {
+  const srv = await server();
+  const token = await srv.issueToken('alice');
+  return { srv, transport: track(new SocketIoTransport({ urls: [srv.url], token, deviceId: 'd1' })) };
+}
+
 /** A port nothing listens on. */
 async function deadPort(): Promise<number> {
   const probe = createServer();
@@ -55,8 +82,7 @@ describe('InMemoryTransport over the server session', () => {
     const token = await srv.issueToken('alice');
     const transport = track(new InMemoryTransport({ open: () => srv.connectInProcess(token, { deviceId: 'd1' }) }));
     expect(transport.state.status).toBe('offline');
-    transport.connect();
-    const state = await until(transport.state$, online);
+    const state = await connected(transport);
     expect(state.status === 'online' && state.session.accountId).toBe('alice');
     expect(state.status === 'online' && Math.abs(state.clockOffsetMs)).toBeLessThan(1000);
 
@@ -76,16 +102,9 @@ describe('InMemoryTransport over the server session', () => {
     const srv = await server();
     const token = await srv.issueToken('alice');
     const transport = track(new InMemoryTransport({ open: () => srv.connectInProcess(token) }));
-    transport.connect();
-    await until(transport.state$, online);
-    transport.disconnect();
-    expect(transport.state).toEqual({ status: 'offline', reason: 'disconnected' });
-    await expect(transport.request('sync:pull', { collection: 'conversations', checkpoint: null, batchSize: 1 }))
-      .rejects.toMatchObject({ code: ErrorCode.OFFLINE });
-    transport.connect();
-    await until(transport.state$, online);
-    await expect(transport.request('sync:pull', { collection: 'conversations', checkpoint: null, batchSize: 1 }))
-      .resolves.toMatchObject({ hasMore: false });
+    await connected(transport);
+    await expectDisconnectThenReconnect(transport);
+    await expect(pullOne(transport)).resolves.toMatchObject({ hasMore: false });
   });
 
   it('a refused token is a terminal failure with 302', async () => {
@@ -108,11 +127,9 @@ describe('InMemoryTransport over the server session', () => {
       },
       retryMs: 10,
     }));
-    transport.connect();
-    await until(transport.state$, online);
+    await connected(transport);
     sessions[0]?.close();
-    await expect(transport.request('sync:pull', { collection: 'conversations', checkpoint: null, batchSize: 1 }))
-      .rejects.toMatchObject({ code: ErrorCode.OFFLINE });
+    await expect(pullOne(transport)).rejects.toMatchObject({ code: ErrorCode.OFFLINE });
     await until(transport.state$, online);
     expect(sessions.length).toBe(2);
   });
@@ -161,8 +178,7 @@ describe('json pull pages', () => {
         return answer;
       }),
     }));
-    transport.connect();
-    await until(transport.state$, online);
+    await connected(transport);
     const page = await transport.request('sync:pull', { collection: 'conversations', checkpoint: null, batchSize: 10 });
     expect(seen[0]?.payload).toMatchObject({ format: 'json' });
     expect(typeof (seen[0]?.answer as { documentsJson?: unknown }).documentsJson).toBe('string');
@@ -182,8 +198,7 @@ describe('json pull pages', () => {
         return { onStream: (listener) => session.onStream(listener), close: () => session.close(), request };
       },
     }));
-    transport.connect();
-    await until(transport.state$, online);
+    await connected(transport);
     const page = await transport.request('sync:pull', { collection: 'conversations', checkpoint: null, batchSize: 10 });
     expect(page.documents.map((d) => 'conversationId' in d && d.conversationId).sort()).toEqual(['alice|1|peer0', 'alice|1|peer1']);
   });
@@ -196,8 +211,7 @@ describe('json pull pages', () => {
     const transport = track(new InMemoryTransport({
       open: tapped(srv, token, (event, _payload, answer) => (event === 'sync:pull' ? { ...answer, documentsJson: corrupt() } : answer)),
     }));
-    transport.connect();
-    await until(transport.state$, online);
+    await connected(transport);
     await expect(transport.request('sync:pull', { collection: 'conversations', checkpoint: null, batchSize: 10 }))
       .rejects.toMatchObject({ code: ErrorCode.INTERNAL });
   });
@@ -207,8 +221,7 @@ describe('json pull pages', () => {
     cleanups.push(() => srv.close());
     for (let i = 0; i < 6; i++) await srv.sendMessage({ from: `peer${i}`, conversationType: ConversationType.P2P, targetId: 'alice', text: `hi ${i}` });
     const transport = track(new SocketIoTransport({ urls: [srv.url], token: await srv.issueToken('alice'), deviceId: 'd1' }));
-    transport.connect();
-    await until(transport.state$, online);
+    await connected(transport);
     const ids: string[] = [];
     let checkpoint: { seq: number } | null = null;
     let pages = 0;
@@ -225,11 +238,8 @@ describe('json pull pages', () => {
 
 describe('SocketIoTransport over a real socket', () => {
   it('authenticates on the handshake, answers requests and streams the account', async () => {
-    const srv = await server();
-    const token = await srv.issueToken('alice');
-    const transport = track(new SocketIoTransport({ urls: [srv.url], token, deviceId: 'd1' }));
-    transport.connect();
-    const state = await until(transport.state$, online);
+    const { srv, transport } = await aliceOverSocketIo();
+    const state = await connected(transport);
     expect(state.status === 'online' && state.session.accountId).toBe('alice');
 
     const streamed = until(transport.stream$, (e) => e.documents.some((d) => 'conversationId' in d && d.conversationId === 'alice|2|t1'));
@@ -241,11 +251,8 @@ describe('SocketIoTransport over a real socket', () => {
   });
 
   it('the server\'s refusal of a bad request comes back as its ConvSyncError', async () => {
-    const srv = await server();
-    const token = await srv.issueToken('alice');
-    const transport = track(new SocketIoTransport({ urls: [srv.url], token, deviceId: 'd1' }));
-    transport.connect();
-    await until(transport.state$, online);
+    const { transport } = await aliceOverSocketIo();
+    await connected(transport);
     await expect(transport.request('message:list', { conversationId: 'mallory|1|bob', limit: 5 }))
       .rejects.toMatchObject({ name: 'ConvSyncError' });
   });
@@ -263,8 +270,7 @@ describe('SocketIoTransport over a real socket', () => {
     const token = await srv.issueToken('alice');
     const dead = `http://127.0.0.1:${await deadPort()}`;
     const transport = track(new SocketIoTransport({ urls: [dead, srv.url], token, deviceId: 'd1', retryDelayMs: () => 10 }));
-    transport.connect();
-    const state = await until(transport.state$, online);
+    const state = await connected(transport);
     expect(state.status === 'online' && state.session.accountId).toBe('alice');
   });
 
@@ -276,30 +282,19 @@ describe('SocketIoTransport over a real socket', () => {
     const port = first.port;
     const token = await first.issueToken('alice');
     const transport = track(new SocketIoTransport({ urls: [first.url], token, deviceId: 'd1', retryDelayMs: () => 50 }));
-    transport.connect();
-    await until(transport.state$, online);
+    await connected(transport);
     await first.close();
     await until(transport.state$, (s) => s.status === 'connecting');
-    await expect(transport.request('sync:pull', { collection: 'conversations', checkpoint: null, batchSize: 1 }))
-      .rejects.toMatchObject({ code: ErrorCode.OFFLINE });
+    await expect(pullOne(transport)).rejects.toMatchObject({ code: ErrorCode.OFFLINE });
     const second = await server({ database, port });
     expect(second.url).toBe(first.url);
     await until(transport.state$, online, 15_000);
-    await expect(transport.request('sync:pull', { collection: 'conversations', checkpoint: null, batchSize: 1 }))
-      .resolves.toMatchObject({ hasMore: false });
+    await expect(pullOne(transport)).resolves.toMatchObject({ hasMore: false });
   });
 
   it('disconnect() goes offline at once and connect() comes back', async () => {
-    const srv = await server();
-    const token = await srv.issueToken('alice');
-    const transport = track(new SocketIoTransport({ urls: [srv.url], token, deviceId: 'd1' }));
-    transport.connect();
-    await until(transport.state$, online);
-    transport.disconnect();
-    expect(transport.state).toEqual({ status: 'offline', reason: 'disconnected' });
-    await expect(transport.request('sync:pull', { collection: 'conversations', checkpoint: null, batchSize: 1 }))
-      .rejects.toMatchObject({ code: ErrorCode.OFFLINE });
-    transport.connect();
-    await until(transport.state$, online);
+    const { transport } = await aliceOverSocketIo();
+    await connected(transport);
+    await expectDisconnectThenReconnect(transport);
   });
 });
