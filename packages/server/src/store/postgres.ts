@@ -38,6 +38,7 @@ import type {
   UserRecord,
 } from './store.js';
 import { toDoc, toMessage, type DocRow, type MessageRow } from './rows.js';
+import { SqlTx } from './sql-tx.js';
 
 export interface PostgresStoreOptions {
   /**
@@ -206,21 +207,17 @@ const SQL = {
   isMember: 'SELECT 1 FROM team_members WHERE team_id = $1 AND account_id = $2',
 } as const;
 
-/** The tx object handed to callbacks; `active` guards use after the transaction ended. */
-class PostgresTx implements StoreTx {
-  active = true;
-  readonly hooks: (() => void)[] = [];
+/** The tx object handed to callbacks. */
+class PostgresTx extends SqlTx implements StoreTx {
   readonly #client: pg.PoolClient;
-  readonly #writable: boolean;
 
   constructor(client: pg.PoolClient, writable: boolean) {
+    super(writable);
     this.#client = client;
-    this.#writable = writable;
   }
 
   async #query<R extends pg.QueryResultRow>(text: string, values: unknown[], write = false): Promise<R[]> {
-    if (!this.active) throw new ConvSyncError(ErrorCode.INTERNAL, 'store transaction used after it ended');
-    if (write && !this.#writable) throw new ConvSyncError(ErrorCode.INTERNAL, 'write in a read-only store snapshot');
+    this.guard(write);
     return (await this.#client.query<R>(text, values)).rows;
   }
 
@@ -357,12 +354,6 @@ class PostgresTx implements StoreTx {
     await this.#query(SQL.clearMembers, [team.teamId], true);
     if (team.memberIds.length > 0) await this.#query(SQL.addMembers, [team.teamId, [...team.memberIds]], true);
   }
-
-  afterCommit(hook: () => void): void {
-    if (!this.active) throw new ConvSyncError(ErrorCode.INTERNAL, 'store transaction used after it ended');
-    if (!this.#writable) throw new ConvSyncError(ErrorCode.INTERNAL, 'write in a read-only store snapshot');
-    this.hooks.push(hook);
-  }
 }
 
 class PostgresStore implements Store {
@@ -425,13 +416,13 @@ class PostgresStore implements Store {
       try {
         result = await fn(tx);
       } catch (error) {
-        tx.active = false;
+        tx.end();
         await client.query('ROLLBACK').catch((rollbackError: unknown) => {
           broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
         });
         throw error;
       }
-      tx.active = false;
+      tx.end();
       try {
         await client.query('COMMIT');
       } catch (error) {
@@ -441,13 +432,7 @@ class PostgresStore implements Store {
       // Hooks run synchronously right after COMMIT. One owner's commits are serialised by its
       // counter row, so its hooks run in seq order; a stream event that still arrives late is
       // caught by the client's prevSeq check.
-      for (const hook of tx.hooks) {
-        try {
-          hook();
-        } catch {
-          // A failing listener must not undo a commit that already happened.
-        }
-      }
+      tx.runCommitHooks();
       return result;
     } finally {
       // A connection whose ROLLBACK or COMMIT failed is in an unknown state: drop it from the pool.

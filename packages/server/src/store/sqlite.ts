@@ -24,6 +24,7 @@ import type {
   UserRecord,
 } from './store.js';
 import { toDoc, toMessage, type DocRow, type MessageRow } from './rows.js';
+import { SqlTx } from './sql-tx.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS logs (
@@ -131,21 +132,17 @@ function prepareStatements(db: Database.Database) {
 
 type Statements = ReturnType<typeof prepareStatements>;
 
-/** The tx object handed to callbacks; `active` guards use after the transaction ended. */
-class SqliteTx implements StoreTx {
-  active = true;
-  readonly hooks: (() => void)[] = [];
+/** The tx object handed to callbacks. */
+class SqliteTx extends SqlTx implements StoreTx {
   readonly #s: Statements;
-  readonly #writable: boolean;
 
   constructor(statements: Statements, writable: boolean) {
+    super(writable);
     this.#s = statements;
-    this.#writable = writable;
   }
 
   #check(write = false): Statements {
-    if (!this.active) throw new ConvSyncError(ErrorCode.INTERNAL, 'store transaction used after it ended');
-    if (write && !this.#writable) throw new ConvSyncError(ErrorCode.INTERNAL, 'write in a read-only store snapshot');
+    this.guard(write);
     return this.#s;
   }
 
@@ -267,11 +264,6 @@ class SqliteTx implements StoreTx {
     s.clearMembers.run(team.teamId);
     for (const member of team.memberIds) s.addMember.run(team.teamId, member);
   }
-
-  afterCommit(hook: () => void): void {
-    this.#check(true);
-    this.hooks.push(hook);
-  }
 }
 
 /** About 10 s of retries at up to 25 ms apart. */
@@ -335,11 +327,11 @@ class SqliteStore implements Store {
     try {
       result = await fn(tx);
     } catch (error) {
-      tx.active = false;
+      tx.end();
       if (this.#db.inTransaction) this.#s.rollback.run();
       throw error;
     }
-    tx.active = false;
+    tx.end();
     try {
       this.#s.commit.run();
     } catch (error) {
@@ -347,13 +339,7 @@ class SqliteStore implements Store {
       throw error;
     }
     // Hooks run synchronously, in commit order: the stream leaves in the order the log grew.
-    for (const hook of tx.hooks) {
-      try {
-        hook();
-      } catch {
-        // A failing listener must not undo a commit that already happened.
-      }
-    }
+    tx.runCommitHooks();
     return result;
   }
 }
