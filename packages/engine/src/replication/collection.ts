@@ -123,32 +123,15 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
     skipped.localWrite(bulk.events.map((event) => event.documentId));
   });
 
-  /** Stream events that arrived while a push was on the wire, in order. */
-  const held: ({ documents: Doc[]; checkpoint: Checkpoint } | 'RESYNC')[] = [];
-  const forward = (documents: Doc[], checkpoint: Checkpoint): void => {
-    const raised = skipped.raise(documents);
-    skipped.delivered(raised);
-    stream$.next({ documents: raised, checkpoint });
-  };
-  const releaseHeld = (): void => {
-    for (const item of held.splice(0)) {
-      if (item === 'RESYNC') stream$.next('RESYNC');
-      else forward(item.documents, item.checkpoint);
-    }
-  };
-
   const streamSubscription = transport.stream$.subscribe((event) => {
     if (event.collection !== collection) return;
     const decision = gate.decide(event as typeof event & { documents: Doc[] });
     if (decision.kind === 'forward') {
       observeStamps(decision.documents);
-      // Held while a push is on the wire: its result must be known before the event is raised.
-      if (pushesInFlight.getValue() > 0) held.push({ documents: decision.documents, checkpoint: decision.checkpoint });
-      else forward(decision.documents, decision.checkpoint);
+      skipped.delivered(decision.documents);
+      stream$.next({ documents: decision.documents, checkpoint: decision.checkpoint });
     } else if (decision.kind === 'resync') {
-      // After what is held, in order.
-      if (pushesInFlight.getValue() > 0) held.push('RESYNC');
-      else stream$.next('RESYNC');
+      stream$.next('RESYNC');
     }
   });
 
@@ -215,7 +198,6 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
             return conflicts;
           } finally {
             pushesInFlight.next(pushesInFlight.getValue() - 1);
-            if (pushesInFlight.getValue() === 0) releaseHeld();
           }
         }),
     },
@@ -230,7 +212,6 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
     const results = new Map<string, Doc>();
     for (const doc of sent) results.set(idOf(doc), doc);
     for (const doc of conflicts) results.set(idOf(doc), doc);
-    skipped.answered(results);
     const processed = state.internalReplicationState?.streamQueue.up ?? Promise.resolve();
     pushesSettling++;
     const done = processed.then(

@@ -14,13 +14,11 @@
  * is kept, joined with the protocol's merge — a join-semilattice, so a join of states the server
  * had is never more than what it has now. Once RxDB has fully processed a push (the answer, the
  * conflict resolution, the assumed master) and no newer local write of the document happened
- * meanwhile, the kept state joined with the push's result is ready; the next pull hands it to RxDB
- * again, when nothing makes RxDB ignore it. Also when the result already holds the kept states
- * but they differ from it: RxDB holds stream events back while it pushes and then stores them
- * over the push's newer result, so the document is handed over once more after them (engine soak
- * seed 565224988). Only when every state delivered meanwhile equals the result — the push's own
- * echo, the usual case — is nothing pulled again. A ready state absorbs every later delivery and
- * push result of its document, so handing it over never takes a document back.
+ * meanwhile, the kept state joined with the push's result is ready, unless the result already
+ * holds it (the usual case: the push's own echo); the next pull hands it to RxDB again, when nothing
+ * makes RxDB ignore it. A ready state absorbs every later delivery and push result of its document.
+ * (That a state stored late never takes a document back is the storage's job:
+ * replica/monotone-downstream.ts.)
  *
  * Recent deliveries (the last few seconds) count too: a document handed over just before a local
  * write may be looked at by RxDB's downstream only after that write.
@@ -41,13 +39,6 @@ export interface SkippedMastersOptions<Doc> {
   now?: () => number;
 }
 
-/** The states delivered while a document was dirty: their join, and whether they were all alike. */
-interface Kept<Doc> {
-  readonly join: Doc;
-  readonly first: Doc;
-  readonly alike: boolean;
-}
-
 export class SkippedMasters<Doc> {
   readonly #merge: (a: Doc, b: Doc) => Doc;
   readonly #idOf: (doc: Doc) => string;
@@ -56,14 +47,12 @@ export class SkippedMasters<Doc> {
   readonly #now: () => number;
   /** Documents with a local write not yet pushed, with the epoch of their latest local write. */
   readonly #dirty = new Map<string, number>();
-  /** The master states delivered while a document was dirty. */
-  readonly #kept = new Map<string, Kept<Doc>>();
+  /** The join of the master states delivered while a document was dirty. */
+  readonly #kept = new Map<string, Doc>();
   /** Master states to hand to RxDB again. */
   readonly #ready = new Map<string, Doc>();
   /** The latest delivery of each document and when, oldest first (a Map keeps insertion order). */
   readonly #recent = new Map<string, { doc: Doc; at: number }>();
-  /** The latest push results (the server's state after a push), oldest first. */
-  readonly #answered = new Map<string, Doc>();
   #epoch = 0;
 
   constructor(options: SkippedMastersOptions<Doc>) {
@@ -104,36 +93,6 @@ export class SkippedMasters<Doc> {
     }
   }
 
-  /**
-   * A push was answered: `results` holds the server's state of each pushed document. Every state
-   * handed to RxDB from now on is raised to at least these (`raise`).
-   */
-  answered(results: ReadonlyMap<string, Doc>): void {
-    for (const [id, doc] of results) {
-      const known = this.#answered.get(id);
-      this.#answered.delete(id);
-      this.#answered.set(id, known === undefined ? doc : this.#merge(known, doc));
-    }
-    for (const id of this.#answered.keys()) {
-      if (this.#answered.size <= this.#recentLimit) break;
-      this.#answered.delete(id);
-    }
-  }
-
-  /**
-   * The documents joined with the latest push result of each (a state the server had, so the join
-   * is still one it has passed): a stream event that left the server before a push's commit but
-   * reaches RxDB after its result — RxDB holds events back while it pushes — must not take the
-   * push's result back (engine soak: a read time that went back to 0 for a moment).
-   */
-  raise(documents: Doc[]): Doc[] {
-    if (this.#answered.size === 0) return documents;
-    return documents.map((doc) => {
-      const known = this.#answered.get(this.#idOf(doc));
-      return known === undefined ? doc : this.#merge(known, doc);
-    });
-  }
-
   /** A push starts with these documents. */
   pushing(ids: Iterable<string>): PushEpochs {
     const epochs = new Map<string, number | undefined>();
@@ -163,15 +122,12 @@ export class SkippedMasters<Doc> {
       if (kept === undefined) continue;
       this.#kept.delete(id);
       if (result === undefined) {
-        this.#ready.set(id, kept.join);
+        this.#ready.set(id, kept);
         continue;
       }
-      // The usual case: the only state delivered meanwhile was the push's own echo.
-      if (kept.alike && jsonEqual(kept.first, result)) continue;
-      // Even when the result already holds what was delivered: RxDB holds stream events back while
-      // it pushes, then stores them over the push's (newer) result — pulled again after them, the
-      // join puts the document back where the server is (engine soak seed 565224988).
-      const joined = this.#merge(result, kept.join);
+      // The usual case: the result holds everything delivered meanwhile (often just its own echo).
+      const joined = this.#merge(result, kept);
+      if (jsonEqual(joined, result)) continue;
       const ready = this.#ready.get(id);
       this.#ready.set(id, ready === undefined ? joined : this.#merge(ready, joined));
     }
@@ -182,8 +138,7 @@ export class SkippedMasters<Doc> {
    * Hands the ready states over: joined into the documents of a pull's answer (same document) or
    * appended to them. Everything returned counts as delivered.
    */
-  withReady(pulled: Doc[]): Doc[] {
-    const documents = this.raise(pulled);
+  withReady(documents: Doc[]): Doc[] {
     if (this.#ready.size === 0) {
       this.delivered(documents);
       return documents;
@@ -203,8 +158,6 @@ export class SkippedMasters<Doc> {
 
   #keep(id: string, doc: Doc): void {
     const kept = this.#kept.get(id);
-    this.#kept.set(id, kept === undefined
-      ? { join: doc, first: doc, alike: true }
-      : { join: this.#merge(kept.join, doc), first: kept.first, alike: kept.alike && jsonEqual(kept.first, doc) });
+    this.#kept.set(id, kept === undefined ? doc : this.#merge(kept, doc));
   }
 }
