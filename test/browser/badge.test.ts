@@ -5,17 +5,14 @@
  * header, the document title and the app badge all rise; the phone-sized layout; the keyboard.
  */
 import { describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import {
   browserAvailable,
-  openDevice,
   row,
   screenshot,
   waitForRow,
   waitForSyncState,
-  type Device,
-  type Product,
-  useProductAndBrowser,
+  useBrowserSuite,
 } from './harness.js';
 
 const P2P = 1;
@@ -26,25 +23,17 @@ function appBadge(page: Page): Promise<number | null> {
 }
 
 describe.skipIf(!browserAvailable)('one profile: live unread from other accounts, phone layout, keyboard', () => {
-  let product: Product;
-  let browser: Browser;
-  const devices: Device[] = [];
-
-  useProductAndBrowser(devices, (p, b) => {
-    product = p;
-    browser = b;
-  });
+  const suite = useBrowserSuite();
 
   it('a message from another account raises the badge and the title count', async () => {
-    const { server } = product;
+    const { server } = suite;
     await server.upsertUser({ accountId: 'zoe', name: 'Zoe Park' });
     await server.upsertUser({ accountId: 'erin', name: 'Erin Walsh' });
     await server.upsertUser({ accountId: 'bob', name: 'Bob Martin' });
     await server.createTeam({ teamId: 'launch', name: 'Launch crew', memberIds: ['zoe', 'bob', 'erin'] });
     await server.sendMessage({ from: 'bob', conversationType: TEAM, targetId: 'launch', text: 'Staging is green, ready for the dry run.' });
 
-    const phone = await openDevice(browser, product, { accountId: 'zoe', viewport: { width: 390, height: 780 } });
-    devices.push(phone);
+    const phone = await suite.openDevice({ accountId: 'zoe', viewport: { width: 390, height: 780 } });
     const { page } = phone;
     await waitForSyncState(page, 'synced');
     await waitForRow(page, 'zoe|2|launch', { unread: '1' });
@@ -73,12 +62,11 @@ describe.skipIf(!browserAvailable)('one profile: live unread from other accounts
     expect(await appBadge(page)).toBe(1);
   });
   it('the inbox works from the keyboard, and every control has an accessible name', async () => {
-    const { server } = product;
+    const { server } = suite;
     await server.upsertUser({ accountId: 'kim', name: 'Kim Lee' });
     await server.sendMessage({ from: 'kim', conversationType: P2P, targetId: 'kai', text: 'First' });
     await server.sendMessage({ from: 'erin', conversationType: P2P, targetId: 'kai', text: 'Second' });
-    const device = await openDevice(browser, product, { accountId: 'kai' });
-    devices.push(device);
+    const device = await suite.openDevice({ accountId: 'kai' });
     const { page } = device;
     await waitForRow(page, 'kai|1|kim', { unread: '1' });
     await waitForRow(page, 'kai|1|erin', { unread: '1' });

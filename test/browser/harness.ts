@@ -119,20 +119,30 @@ export async function listOrder(page: Page): Promise<string[]> {
   return page.locator('li.row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-conversation-id') ?? ''));
 }
 
+/** What a browser suite's tests get from `useBrowserSuite`. */
+export interface BrowserSuite {
+  /** The product's server (to add users, teams and messages); there once the suite has started. */
+  readonly server: ConvSyncServer;
+  /** A new profile signed in as `options.accountId` (see `openDevice`), closed after the test. */
+  openDevice(options: DeviceOptions): Promise<Device>;
+}
+
 /**
  * The lifecycle every browser suite shares: one product (server + demo) and one browser for the
- * file, every device's context closed after each test. `ready` receives them once both are up.
+ * file, every device's context closed after each test. `ready` (e.g. seeding) runs once both are up.
  */
-export function useProductAndBrowser(
-  devices: Device[],
-  ready: (product: Product, browser: Browser) => void | Promise<void>,
-): void {
+export function useBrowserSuite(ready?: (product: Product) => Promise<void>): BrowserSuite {
   let product: Product | undefined;
   let browser: Browser | undefined;
+  const devices: Device[] = [];
+  const started = (): { product: Product; browser: Browser } => {
+    if (product === undefined || browser === undefined) throw new Error('the browser suite has not started (used outside a test?)');
+    return { product, browser };
+  };
   beforeAll(async () => {
     product = await startProduct();
     browser = await launchBrowser();
-    await ready(product, browser);
+    await ready?.(product);
   });
   afterEach(async () => {
     for (const device of devices.splice(0)) await device.context.close();
@@ -141,4 +151,15 @@ export function useProductAndBrowser(
     await browser?.close();
     await product?.close();
   });
+  return {
+    get server() {
+      return started().product.server;
+    },
+    async openDevice(options) {
+      const { product: p, browser: b } = started();
+      const device = await openDevice(b, p, options);
+      devices.push(device);
+      return device;
+    },
+  };
 }

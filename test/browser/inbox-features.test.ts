@@ -5,41 +5,27 @@
  * to a second profile of the account.
  */
 import { describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
 import { seedDemo } from '@convsync/demo';
 import {
   browserAvailable,
   listOrder,
-  openDevice,
   row,
   screenshot,
   waitForRow,
   waitForSyncState,
-  type Device,
-  type Product,
-  useProductAndBrowser,
+  useBrowserSuite,
 } from './harness.js';
 
 const P2P = 1;
 const TEAM = 2;
 
 describe.skipIf(!browserAvailable)('the seeded demo inbox', () => {
-  let product: Product;
-  let browser: Browser;
-  const devices: Device[] = [];
-
-  useProductAndBrowser(devices, async (p, b) => {
-    product = p;
-    browser = b;
-    await seedDemo(p.server);
-  });
+  const suite = useBrowserSuite((product) => seedDemo(product.server));
 
   it('groups, mute with ignore-muted and the server extension work from the UI and reach the other profile', async () => {
-    const { server } = product;
-    const a = await openDevice(browser, product, { accountId: 'alice', viewport: { width: 1280, height: 800 } });
-    devices.push(a);
-    const b = await openDevice(browser, product, { accountId: 'alice' });
-    devices.push(b);
+    const { server } = suite;
+    const a = await suite.openDevice({ accountId: 'alice', viewport: { width: 1280, height: 800 } });
+    const b = await suite.openDevice({ accountId: 'alice' });
     for (const device of [a, b]) {
       await waitForSyncState(device.page, 'synced');
       await waitForRow(device.page, 'alice|1|bob', { unread: '2' });
@@ -116,8 +102,7 @@ describe.skipIf(!browserAvailable)('the seeded demo inbox', () => {
     await screenshot(a.page, 'inbox-desktop');
 
     // A third device, phone-sized, opens on the same state.
-    const phone = await openDevice(browser, product, { accountId: 'alice', viewport: { width: 390, height: 780 } });
-    devices.push(phone);
+    const phone = await suite.openDevice({ accountId: 'alice', viewport: { width: 390, height: 780 } });
     await waitForRow(phone.page, 'alice|2|launch', { pinned: 'true', unread: '0' });
     await waitForRow(phone.page, 'alice|1|erin', { muted: 'true' });
     expect((await listOrder(phone.page))[0]).toBe('alice|2|launch');

@@ -5,35 +5,24 @@
  * profile — the message exactly once — when the network is back.
  */
 import { describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
 import {
   browserAvailable,
-  openDevice,
   row,
   screenshot,
   waitForRow,
   waitForServiceWorker,
   waitForSyncState,
-  type Device,
-  type Product,
-  useProductAndBrowser,
+  useBrowserSuite,
 } from './harness.js';
 
 const P2P = 1;
 const TEXT = 'Sent while offline, delivered later';
 
 describe.skipIf(!browserAvailable)('a profile that goes offline', () => {
-  let product: Product;
-  let browser: Browser;
-  const devices: Device[] = [];
-
-  useProductAndBrowser(devices, (p, b) => {
-    product = p;
-    browser = b;
-  });
+  const suite = useBrowserSuite();
 
   it('reloads with its list, reads, pins and sends offline; back online both converge and the message arrives once', async () => {
-    const { server } = product;
+    const { server } = suite;
     await server.upsertUser({ accountId: 'dave', name: 'Dave Kim' });
     await server.upsertUser({ accountId: 'erin', name: 'Erin Walsh' });
     await server.upsertUser({ accountId: 'kim', name: 'Kim Lee' });
@@ -41,10 +30,8 @@ describe.skipIf(!browserAvailable)('a profile that goes offline', () => {
     await server.sendMessage({ from: 'erin', conversationType: P2P, targetId: 'ann', text: 'The icons are in the shared folder.' });
     await server.sendMessage({ from: 'dave', conversationType: P2P, targetId: 'ann', text: 'Can you check the release notes?' });
 
-    const a = await openDevice(browser, product, { accountId: 'ann' });
-    devices.push(a);
-    const b = await openDevice(browser, product, { accountId: 'ann' });
-    devices.push(b);
+    const a = await suite.openDevice({ accountId: 'ann' });
+    const b = await suite.openDevice({ accountId: 'ann' });
     for (const device of [a, b]) {
       await waitForSyncState(device.page, 'synced');
       await waitForRow(device.page, 'ann|1|dave', { unread: '1', pinned: 'false' });

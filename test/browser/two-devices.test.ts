@@ -4,44 +4,31 @@
  * what one does shows up on the other within moments, through the real server.
  */
 import { describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
 import {
   browserAvailable,
   listOrder,
-  openDevice,
   row,
   screenshot,
   waitForRow,
   waitForSyncState,
-  type Device,
-  type Product,
-  useProductAndBrowser,
+  useBrowserSuite,
 } from './harness.js';
 
 const P2P = 1;
 
 describe.skipIf(!browserAvailable)('two browser profiles of one account', () => {
-  let product: Product;
-  let browser: Browser;
-  const devices: Device[] = [];
-
-  useProductAndBrowser(devices, (p, b) => {
-    product = p;
-    browser = b;
-  });
+  const suite = useBrowserSuite();
 
   it('a read, a pin and a delete on one profile appear on the other', async () => {
-    const { server } = product;
+    const { server } = suite;
     await server.upsertUser({ accountId: 'bob', name: 'Bob Martin' });
     await server.upsertUser({ accountId: 'carol', name: 'Carol Diaz' });
     await server.sendMessage({ from: 'carol', conversationType: P2P, targetId: 'amy', text: 'Sent you the slides for Monday.' });
     await server.sendMessage({ from: 'bob', conversationType: P2P, targetId: 'amy', text: 'Are we still on for lunch?' });
     await server.sendMessage({ from: 'bob', conversationType: P2P, targetId: 'amy', text: 'I can book the usual place.' });
 
-    const a = await openDevice(browser, product, { accountId: 'amy', signInScreenshot: 'sign-in' });
-    devices.push(a);
-    const b = await openDevice(browser, product, { accountId: 'amy' });
-    devices.push(b);
+    const a = await suite.openDevice({ accountId: 'amy', signInScreenshot: 'sign-in' });
+    const b = await suite.openDevice({ accountId: 'amy' });
     for (const device of [a, b]) {
       await waitForSyncState(device.page, 'synced');
       await waitForRow(device.page, 'amy|1|bob', { unread: '2', pinned: 'false' });
