@@ -59,6 +59,13 @@ async function expectDisconnectThenReconnect(transport: ConnectionLifecycle): Pr
   await connected(transport);
 }
 
+/** Connecting with a refused token ends in the terminal failed state, with 302. */
+async function expectAuthFailed(transport: Transport): Promise<void> {
+  transport.connect();
+  const state = await until(transport.state$, (s) => s.status === 'failed');
+  expect(state.status === 'failed' && state.error.code).toBe(ErrorCode.AUTH_FAILED);
+}
+
 /** A socket.io transport signed in as alice, on a server of its own. */
 async function aliceOverSocketIo(): Promise<{ srv: ConvSyncServer; transport: SocketIoTransport }> {
   const srv = await server();
@@ -110,9 +117,7 @@ describe('InMemoryTransport over the server session', () => {
   it('a refused token is a terminal failure with 302', async () => {
     const srv = await server();
     const transport = track(new InMemoryTransport({ open: () => srv.connectInProcess('not-a-token'), retryMs: 10 }));
-    transport.connect();
-    const state = await until(transport.state$, (s) => s.status === 'failed');
-    expect(state.status === 'failed' && state.error.code).toBe(ErrorCode.AUTH_FAILED);
+    await expectAuthFailed(transport);
   });
 
   it('a session the server ended (192004) counts as lost and is reopened', async () => {
@@ -260,9 +265,7 @@ describe('SocketIoTransport over a real socket', () => {
   it('a refused token fails with 302 and stops retrying', async () => {
     const srv = await server();
     const transport = track(new SocketIoTransport({ urls: [srv.url], token: 'bad', deviceId: 'd1', retryDelayMs: () => 10 }));
-    transport.connect();
-    const state = await until(transport.state$, (s) => s.status === 'failed');
-    expect(state.status === 'failed' && state.error.code).toBe(ErrorCode.AUTH_FAILED);
+    await expectAuthFailed(transport);
   });
 
   it('moves on to the next URL when one cannot be reached', async () => {
