@@ -4,6 +4,7 @@
  * not need it (floor, peer, server ingest and memory) run even where it is missing.
  */
 import { combineLatest, type Observable } from 'rxjs';
+import { removeRxDatabase } from 'rxdb';
 import type { ConvSyncServer } from '@convsync/server';
 import type { DeviceStorage } from './rx.js';
 import { ACCOUNT } from './seed.js';
@@ -94,12 +95,26 @@ export async function untilSynced(engine: BenchEngine, expected: number, ms = 30
  */
 export async function convsyncFreshSync(options: { server: ConvSyncServer; storage: DeviceStorage; expected: number }): Promise<number> {
   const token = await options.server.issueToken(ACCOUNT);
+  const device = deviceOptions(options.server.url, token, options.storage);
   const start = now();
-  const engine = await createEngine(deviceOptions(options.server.url, token, options.storage));
+  const engine = await createEngine(device);
   try {
     await untilSynced(engine, options.expected);
     return now() - start;
   } finally {
     await engine.close();
+    await removeReplica(device, options.storage);
   }
+}
+
+/**
+ * Deletes a closed device's replica, as the floor and the peer delete their databases after each
+ * run. RxDB's memory storage keeps every database of the process in one module-wide map until it
+ * is removed (that is how the engine's 'memory' replica survives a close and reopen), so without
+ * this each run would leave ≈20 MB (10k conversations) in the heap, and every later run — of any of
+ * the three systems — would pay for it in garbage collection.
+ */
+export async function removeReplica(device: EngineOptions, storage: DeviceStorage): Promise<void> {
+  if (storage.kind !== 'memory' || device.databaseName === undefined) return;
+  await removeRxDatabase(device.databaseName, storage.storage);
 }
