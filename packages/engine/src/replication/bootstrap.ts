@@ -12,11 +12,16 @@
  *   usual, while a later local edit (height 2) is pushed as usual — with no assumed master, which
  *   the server's merge does not need;
  * - a document that already exists locally (an edit made before the first sync, or a bootstrap
- *   interrupted and retried) is refused by the storage (409) and handed to RxDB, like the last
- *   document of the log, so RxDB stores the final checkpoint.
+ *   interrupted and retried) is refused by the storage (409) and handed to RxDB, which merges it and
+ *   then stores the final checkpoint;
+ * - when nothing was refused, every document is stored once the last page is: the bootstrap stores
+ *   the final checkpoint itself and hands RxDB nothing. (Handing it the last document only to have
+ *   the checkpoint stored cost a fork read, a meta read and a meta write, and made the memory
+ *   storage index the last page, all between the last page and 'synced'.) A crash before the
+ *   checkpoint is stored starts the bootstrap again: its writes are then refused and merged.
  * The writes go to the storage under RxDB's wrapper, because the wrapper would replace `_meta`.
  */
-import { now, type RxCollection, type RxDocumentData, type RxStorageInstance, type RxStorageInstanceReplicationState } from 'rxdb';
+import { now, setCheckpoint, type RxCollection, type RxDocumentData, type RxStorageInstance, type RxStorageInstanceReplicationState } from 'rxdb';
 import type { Checkpoint } from '@convsync/protocol';
 import { withoutMeta } from './conflict.js';
 
@@ -43,20 +48,20 @@ export async function bootstrapPull<Doc>(options: BootstrapOptions<Doc>): Promis
   const { rxCollection, replication } = options;
   const original = (rxCollection.storageInstance as unknown as { originalStorageInstance?: Original<Doc> }).originalStorageInstance;
   if (replication === undefined || original === undefined) return null;
+  // The first page travels while the write context and the revision hash are worked out.
+  const first = options.fetchPage(null);
+  first.catch(() => undefined);
   const context = await replication.downstreamBulkWriteFlag;
   const hash = await rxCollection.database.hashFunction(replication.input.identifier);
   const revision = `1-${hash}`;
   const handOver: Doc[] = [];
-  let last: Doc | undefined;
-  let page = await options.fetchPage(null);
+  let page = await first;
   for (;;) {
     // The next page travels while this one is stored.
     const next = page.hasMore ? options.fetchPage(page.checkpoint) : undefined;
     next?.catch(() => undefined);
     if (page.documents.length > 0) {
       options.onPage(page.documents);
-      // A copy: the page's documents are turned into stored rows below.
-      last = { ...(page.documents[page.documents.length - 1] as Doc & object) };
       // The page's documents are fresh objects of this call (parsed from the answer): they become
       // the stored rows in place, one shared `_meta` per page, no copy per document.
       const meta = { lwt: now(), o: { _rev: 1, hash } };
@@ -80,7 +85,7 @@ export async function bootstrapPull<Doc>(options: BootstrapOptions<Doc>): Promis
     if (next === undefined) break;
     page = await next;
   }
-  const lastId = last === undefined ? undefined : (last as Record<string, unknown>)[options.primaryKey];
-  if (last !== undefined && !handOver.some((doc) => (doc as Record<string, unknown>)[options.primaryKey] === lastId)) handOver.push(last);
+  // With documents to merge, RxDB stores the checkpoint once they are merged, not before.
+  if (handOver.length === 0) await setCheckpoint(replication, 'down', page.checkpoint);
   return { documents: handOver, checkpoint: page.checkpoint };
 }
