@@ -1,11 +1,13 @@
 /**
  * The composition root (DESIGN "The layout"): `createConversationEngine` opens the device's
- * replica, builds the clock (with the offset to the server measured at the last connect, kept in
- * the replica so an offline cold start still stamps in line), the transport, the replication of
- * conversations and groups, and the services, then starts connecting — without waiting for the
- * network: every call works on the replica from the first moment.
+ * replica, starts connecting (the handshake travels while the rest opens), builds the clock (with
+ * the offset to the server measured at the last connect, kept in the replica so an offline cold
+ * start still stamps in line), the replication of conversations and groups, and the services. The
+ * sync acts on the connection only once the services are ready, and a macrotask after that (see
+ * `Sync.release`), so the app's listeners are in place first. It never waits for the network:
+ * every call works on the replica from the first moment.
  */
-import { Subject, distinctUntilChanged, map, shareReplay, type Observable, type Subscription } from 'rxjs';
+import { Subject, shareReplay, type Observable, type Subscription } from 'rxjs';
 import {
   ConvSyncError,
   conversationIdUtil as bindConversationIdUtil,
@@ -85,12 +87,6 @@ export async function createConversationEngine(input: ConversationEngineOptions)
   /** The last write of the clock offset; close() waits for it. */
   let metaWrite: Promise<void> = Promise.resolve();
   try {
-    const stored = await replica.getMeta(CLOCK_OFFSET_KEY);
-    const clock = new EngineClock({
-      deviceId: replica.deviceId,
-      now: options.now,
-      offsetMs: typeof stored === 'number' && Number.isFinite(stored) ? stored : 0,
-    });
     transport = options.transport?.({
       accountId: options.accountId,
       deviceId: replica.deviceId,
@@ -105,7 +101,16 @@ export async function createConversationEngine(input: ConversationEngineOptions)
       ...(options.requestTimeoutMs === undefined ? {} : { timeoutMs: options.requestTimeoutMs }),
     });
     const liveTransport = transport;
+    // The handshake travels while the rest opens; the sync acts on it once the services are ready
+    // (`held`), so nothing is written before the views follow the replica.
+    if (options.autoConnect) liveTransport.connect();
 
+    const stored = await replica.getMeta(CLOCK_OFFSET_KEY);
+    const clock = new EngineClock({
+      deviceId: replica.deviceId,
+      now: options.now,
+      offsetMs: typeof stored === 'number' && Number.isFinite(stored) ? stored : 0,
+    });
     // The clock follows the server from each connect on; the offset outlives the process.
     subscriptions.push(liveTransport.state$.subscribe((state) => {
       if (state.status !== 'online') return;
@@ -113,18 +118,15 @@ export async function createConversationEngine(input: ConversationEngineOptions)
       clock.syncWithServer(deviceNow + state.clockOffsetMs, deviceNow);
       metaWrite = metaWrite.then(() => replica.setMeta(CLOCK_OFFSET_KEY, clock.offsetMs)).catch(reportError);
     }));
-    const online$ = liveTransport.state$.pipe(
-      map((state) => state.status === 'online'),
-      distinctUntilChanged(),
-      shareReplay({ bufferSize: 1, refCount: false }),
-    );
+    sync = startSync({ replica, transport: liveTransport, clock, reportError, held: true });
+    // Online as the sync sees it: the services (the outbox) start sending only once it is released.
+    const online$ = sync.online$.pipe(shareReplay({ bufferSize: 1, refCount: false }));
     subscriptions.push(online$.subscribe());
 
     const ctx: EngineContext = { accountId: options.accountId, replica, clock, transport: liveTransport, online$, reportError };
-    sync = startSync({ replica, transport: liveTransport, clock, reportError });
     services = createServices(ctx, sync);
     await services.ready;
-    if (options.autoConnect) liveTransport.connect();
+    sync.release();
 
     let closing: Promise<void> | undefined;
     const liveSync = sync;

@@ -9,7 +9,7 @@
  * At each connect: `started$`, 'RESYNC' on both collections (pull from the checkpoint, push from
  * the upstream checkpoint), then `finished$` once RxDB reports both in sync on that connection.
  */
-import { BehaviorSubject, Subject, combineLatest, distinctUntilChanged, filter, firstValueFrom, map, race, type Subscription } from 'rxjs';
+import { BehaviorSubject, Subject, combineLatest, distinctUntilChanged, filter, firstValueFrom, map, race, type Observable, type Subscription } from 'rxjs';
 import { Collection, ConvSyncError, ErrorCode, mergeConversation, mergeConversationGroup } from '@convsync/protocol';
 import type { EngineClock } from '../clock.js';
 import type { Replica } from '../replica/types.js';
@@ -27,11 +27,24 @@ export interface SyncOptions {
   /** Failed connection attempts in a row after which the state shows 'error' (default 3). */
   unreachableAfterAttempts?: number;
   retryTimeMs?: number;
+  /**
+   * The connection may open before the engine is ready to replicate (its views not yet following
+   * the replica): the sync ignores it — no pull, no push, state 'offline' — until `release()`.
+   */
+  held?: boolean;
 }
 
 export interface Sync extends SyncEvents {
+  /** Whether the connection is online as the sync acts on it (false while held); the current value first. */
+  readonly online$: Observable<boolean>;
   /** Resolves once both collections are in sync on the current connection. */
   awaitInSync(): Promise<void>;
+  /**
+   * Starts acting on the connection (see `held`) a macrotask later, so that the sync's first events
+   * (started, failed) come after the engine is handed out even when the connection opened before:
+   * an app that adds its listeners at once still sees them, as when the connection opens after.
+   */
+  release(): void;
   cancel(): Promise<void>;
 }
 
@@ -123,7 +136,10 @@ export function startSync(options: SyncOptions): Sync {
     );
   };
 
-  subscriptions.push(transport.state$.subscribe((connection) => {
+  let released = options.held !== true;
+  /** The latest connection state seen while held. */
+  let heldState: ConnectionState | undefined;
+  const onConnection = (connection: ConnectionState): void => {
     const previous = connection$.getValue();
     connection$.next(connection);
     if (connection.status === 'online') {
@@ -151,14 +167,29 @@ export function startSync(options: SyncOptions): Sync {
       return;
     }
     state$.next(reportedUnreachable ? 'error' : 'offline');
+  };
+  subscriptions.push(transport.state$.subscribe((connection) => {
+    if (released) onConnection(connection);
+    else heldState = connection;
   }));
+
+  const takeHeld = (): void => {
+    released = true;
+    const connection = heldState;
+    heldState = undefined;
+    if (connection !== undefined && !closed$.getValue()) onConnection(connection);
+  };
 
   return {
     syncState$: state$.pipe(distinctUntilChanged()),
+    online$: connection$.pipe(map((connection) => connection.status === 'online'), distinctUntilChanged()),
     started$: started$.asObservable(),
     finished$: finished$.asObservable(),
     failed$: failed$.asObservable(),
     awaitInSync,
+    release() {
+      if (!released) setTimeout(takeHeld, 0);
+    },
     async cancel() {
       if (closed$.getValue()) return;
       closed$.next(true);

@@ -1,0 +1,130 @@
+/**
+ * A fresh device's start: the connection opens while the services are still opening (the sync
+ * holds it until they are ready), and the bootstrap stores the final checkpoint itself.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { firstValueFrom, filter } from 'rxjs';
+import { startServer, type ConvSyncServer } from '@convsync/server';
+import type { Checkpoint, SessionEndpoint } from '@convsync/protocol';
+import { EngineClock } from '../src/clock.js';
+import { openReplica } from '../src/replica/database.js';
+import type { Replica } from '../src/replica/types.js';
+import { startSync, type Sync } from '../src/replication/sync.js';
+import { InMemoryTransport, type Transport } from '../src/index.js';
+import { closeAll, inMemoryDevice, interceptRequests, uniqueName } from './engine.helpers.js';
+
+let server: ConvSyncServer | undefined;
+const cleanups: (() => Promise<void> | void)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  await closeAll();
+  await server?.close();
+  server = undefined;
+});
+
+async function seeded(count: number): Promise<ConvSyncServer> {
+  server = await startServer({ database: ':memory:', port: 0 });
+  for (let i = 0; i < count; i++) await server.sendMessage({ from: `u${i}`, conversationType: 1, targetId: 'alice', text: `hello ${i}` });
+  return server;
+}
+
+describe('a sync that is held', () => {
+  it('does not pull, push or report anything on an online connection until released, then syncs a macrotask later', async () => {
+    const live = await seeded(5);
+    const token = await live.issueToken('alice');
+    const replica: Replica = await openReplica({ name: uniqueName('held'), storage: 'memory' });
+    const requests: string[] = [];
+    const inner: Transport = new InMemoryTransport({ open: (): Promise<SessionEndpoint> => live.connectInProcess(token, { deviceId: replica.deviceId }) });
+    const transport: Transport = interceptRequests(inner, (event, payload, options) => {
+      requests.push(event);
+      return inner.request(event, payload, options);
+    });
+    const sync: Sync = startSync({ replica, transport, clock: new EngineClock({ deviceId: replica.deviceId }), reportError: () => undefined, held: true });
+    cleanups.push(async () => {
+      await sync.cancel();
+      transport.close();
+      await replica.close();
+    });
+    const states: string[] = [];
+    sync.syncState$.subscribe((state) => states.push(state));
+    let started = 0;
+    sync.started$.subscribe(() => started++);
+    const online: boolean[] = [];
+    sync.online$.subscribe((value) => online.push(value));
+
+    transport.connect();
+    await firstValueFrom(inner.state$.pipe(filter((state) => state.status === 'online')));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(states).toEqual(['offline']);
+    expect(online).toEqual([false]);
+    expect(started).toBe(0);
+    expect(requests).toEqual([]);
+    expect(await replica.conversations.count().exec()).toBe(0);
+
+    sync.release();
+    // Not synchronously: whoever gets the engine next can still add listeners before the first event.
+    expect(started).toBe(0);
+    await sync.awaitInSync();
+    await firstValueFrom(sync.syncState$.pipe(filter((state) => state === 'synced')));
+    expect(started).toBe(1);
+    expect(online).toEqual([false, true]);
+    expect(requests).toContain('sync:pull');
+    expect(await replica.conversations.count().exec()).toBe(5);
+  });
+});
+
+describe('createConversationEngine', () => {
+  it('starts connecting before its services are ready, and a listener added right after it resolves still sees the sync start and finish', async () => {
+    const live = await seeded(3);
+    let handedOut = false;
+    let connectedBeforeHandOut = false;
+    const events: string[] = [];
+    const engine = await inMemoryDevice(live, 'alice', {
+      synced: false,
+      wrap: (inner) => ({
+        ...interceptRequests(inner, (event, payload, options) => {
+          // Nothing goes over the connection before the engine is handed out.
+          if (!handedOut) events.push(`early ${event}`);
+          return inner.request(event, payload, options);
+        }),
+        connect: () => {
+          if (!handedOut) connectedBeforeHandOut = true;
+          inner.connect();
+        },
+      }),
+    });
+    handedOut = true;
+    engine.conversationService.on('onSyncStarted', () => events.push('started'));
+    engine.conversationService.on('onSyncFinished', () => events.push('finished'));
+    await firstValueFrom(engine.syncState$.pipe(filter((state) => state === 'synced')));
+    expect(connectedBeforeHandOut).toBe(true);
+    expect(events).toEqual(['started', 'finished']);
+    expect(engine.conversationService.getTotalUnreadCount()).toBe(3);
+  });
+});
+
+describe("a fresh device's first sync (the bootstrap)", () => {
+  it('stores the final checkpoint, so a restart pulls from where it ended instead of from the start', async () => {
+    const live = await seeded(12);
+    const databaseName = uniqueName('boot');
+    const first = await inMemoryDevice(live, 'alice', { databaseName });
+    expect(first.conversationService.getTotalUnreadCount()).toBe(12);
+    await first.close();
+
+    await live.sendMessage({ from: 'u100', conversationType: 1, targetId: 'alice', text: 'while away' });
+    const pulledFrom: (Checkpoint | null)[] = [];
+    const again = await inMemoryDevice(live, 'alice', {
+      databaseName,
+      wrap: (inner) => interceptRequests(inner, (event, payload, options) => {
+        if (event === 'sync:pull' && (payload as { collection: string }).collection === 'conversations') {
+          pulledFrom.push((payload as { checkpoint: Checkpoint | null }).checkpoint);
+        }
+        return inner.request(event, payload, options);
+      }),
+    });
+    expect(again.conversationService.getTotalUnreadCount()).toBe(13);
+    expect(pulledFrom.length).toBeGreaterThan(0);
+    expect(pulledFrom.every((checkpoint) => checkpoint !== null)).toBe(true);
+  });
+});
