@@ -64,6 +64,9 @@ export function startChangeEvents(core: ServiceCore): Subscription {
     const wantCreated = ce.has('onConversationCreated');
     const wantGroups = ge.has('onConversationsAddedToGroup') || ge.has('onConversationsRemovedFromGroup');
     const wantReceived = core.messageEvents.has('onReceiveMessages');
+    // Nobody listens (a fresh device's first sync, before the app subscribes): nothing to work out.
+    if (!wantChanged && !wantCreated && !wantGroups && !wantReceived &&
+      !ce.has('onConversationDeleted') && !ce.has('onConversationReadTimeUpdated')) return;
     for (const event of bulk.events) {
       const next = event.documentData;
       const prev = orNull(event.previousDocumentData);

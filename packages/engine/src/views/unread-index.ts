@@ -56,9 +56,16 @@ interface FilterView {
   refs: number;
 }
 
+/** The revision height (`<height>-<hash>`), read digit by digit: no substring per document. */
 function heightOf(rev: string): number {
-  const dash = rev.indexOf('-');
-  return dash > 0 ? Number(rev.slice(0, dash)) : 0;
+  let height = 0;
+  for (let i = 0; i < rev.length; i++) {
+    const code = rev.charCodeAt(i);
+    if (code === 45 /* '-' */) return i > 0 ? height : 0;
+    if (code < 48 || code > 57) return 0;
+    height = height * 10 + (code - 48);
+  }
+  return 0;
 }
 
 function entryOf(data: RxDocumentData<ConversationDoc>): Entry {
@@ -159,7 +166,7 @@ export class UnreadIndex {
       for (;;) {
         const page = await getChangedDocumentsSince(this.#collection.storageInstance, CATCH_UP_BATCH, checkpoint as never);
         if (this.#disposed) return;
-        if (emit) this.#applyDocs(page.documents, true);
+        if (emit) this.#applyDocs(page.documents, true, (data) => data);
         else for (const data of page.documents) this.#put(data.conversationId, entryOf(data), false);
         read += page.documents.length;
         if (page.documents.length > 0) checkpoint = page.checkpoint;
@@ -300,21 +307,28 @@ export class UnreadIndex {
     this.#checkpoint = bulk.checkpoint;
     this.#dirty = true;
     this.#scheduleSave();
-    this.#applyDocs(bulk.events.map((event) => event.documentData), emit);
+    this.#applyDocs(bulk.events, emit, (event) => event.documentData);
   }
 
-  /** Moves the counts by each document's change of contribution. */
-  #applyDocs(docs: readonly RxDocumentData<ConversationDoc>[], emit: boolean): void {
+  /**
+   * Moves the counts by each document's change of contribution, and emits each count once for the
+   * whole batch (a pulled page of 2,000 is one emission, not 2,000).
+   */
+  #applyDocs<T>(items: readonly T[], emit: boolean, dataOf: (item: T) => RxDocumentData<ConversationDoc>): void {
     let total = this.#total.value;
-    const deltas = new Map<FilterView, number>();
-    for (const data of docs) {
+    const views = this.#filters.size > 0 ? [...this.#filters.values()] : null;
+    const deltas = views === null ? null : new Map<FilterView, number>();
+    for (let i = 0; i < items.length; i++) {
+      const data = dataOf(items[i] as T);
       const next = entryOf(data);
       const previous = this.#entries.get(data.conversationId);
-      if (!this.#put(data.conversationId, next, true)) continue;
+      if (previous !== undefined && previous.height > next.height) continue;
+      this.#entries.set(data.conversationId, next);
       const before = contribution(previous);
       const after = contribution(next);
       total += after - before;
-      for (const view of this.#filters.values()) {
+      if (views === null || deltas === null) continue;
+      for (const view of views) {
         const was = previous !== undefined && previous.visible && matchesFilter(view.filter, previous) ? before : 0;
         const is = next.visible && matchesFilter(view.filter, next) ? after : 0;
         if (was !== is) deltas.set(view, (deltas.get(view) ?? 0) + is - was);
@@ -322,7 +336,7 @@ export class UnreadIndex {
     }
     if (!emit) return;
     this.#total.next(total);
-    for (const [view, delta] of deltas) if (delta !== 0) view.count$.next(view.count$.value + delta);
+    if (deltas !== null) for (const [view, delta] of deltas) if (delta !== 0) view.count$.next(view.count$.value + delta);
   }
 
   /** Stores `entry` unless a newer revision is there; says whether it did. */
