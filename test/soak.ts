@@ -39,28 +39,15 @@ const deadline = minutes === undefined ? Number.POSITIVE_INFINITY : Date.now() +
 const MIN_KILLS = 20;
 const enginePercent = Number(values.engines ?? 0);
 
-interface Totals {
-  runs: number;
-  engineRuns: number;
-  failedRuns: number;
-  devices: number;
-  accounts: number;
-  ops: number;
-  faults: number;
-  writesChecked: number;
-  messagesChecked: number;
-  divergent: number;
-  lost: number;
-  duplicated: number;
-  unreadMismatches: number;
-  readTimeRegressions: number;
-  crashes: number;
-}
+/** The figures of a run that the soak adds up. */
+const COUNTED = [
+  'devices', 'accounts', 'ops', 'faults', 'writesChecked', 'messagesChecked',
+  'divergent', 'lost', 'duplicated', 'unreadMismatches', 'readTimeRegressions', 'crashes',
+] as const satisfies readonly (keyof RunResult)[];
 
-const totals: Totals = {
-  runs: 0, engineRuns: 0, failedRuns: 0, devices: 0, accounts: 0, ops: 0, faults: 0, writesChecked: 0, messagesChecked: 0,
-  divergent: 0, lost: 0, duplicated: 0, unreadMismatches: 0, readTimeRegressions: 0, crashes: 0,
-};
+type Totals = Record<(typeof COUNTED)[number] | 'runs' | 'engineRuns' | 'failedRuns', number>;
+
+const totals: Totals = { runs: 0, engineRuns: 0, failedRuns: 0, ...Object.fromEntries(COUNTED.map((key) => [key, 0])) } as Totals;
 const failures: { seed: number; report: string }[] = [];
 
 function progress(cluster: Cluster, started: number): void {
@@ -117,17 +104,7 @@ async function main(): Promise<void> {
       }
       // The first (unshrunk) execution is the one that counts for the figures.
       if (last !== undefined) {
-        totals.devices += last.devices;
-        totals.accounts += last.accounts;
-        totals.faults += last.faults;
-        totals.writesChecked += last.writesChecked;
-        totals.messagesChecked += last.messagesChecked;
-        totals.divergent += last.divergent;
-        totals.lost += last.lost;
-        totals.duplicated += last.duplicated;
-        totals.unreadMismatches += last.unreadMismatches;
-        totals.readTimeRegressions += last.readTimeRegressions;
-        totals.crashes += last.crashes;
+        for (const key of COUNTED) totals[key] += last[key];
       }
       progress(cluster, started);
     }
@@ -145,7 +122,7 @@ async function main(): Promise<void> {
   };
   console.log('\n\nsoak summary');
   console.log(`  runs               ${summary.runs} (${summary.engineRuns} with real engines, ${summary.failedRuns} failed) in ${summary.minutes} min`);
-  console.log(`  devices            ${summary.devices} over ${summary.accounts} accounts`);
+  console.log(`  devices            ${summary.devices} over ${summary.accounts} accounts, ${summary.ops} operations`);
   console.log(`  faults injected    ${summary.faults} (server kills ${summary.serverKills}, crash points fired ${summary.crashPointsFired}/${summary.crashPointsArmed})`);
   console.log(`  writes checked     ${summary.writesChecked}, messages checked ${summary.messagesChecked}`);
   console.log(`  divergent          ${summary.divergent}`);

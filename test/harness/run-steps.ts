@@ -56,6 +56,8 @@ export interface RunContext<D> {
   /** Peer sends without an acknowledgement (the server may have committed them): retried after healing. */
   peerPending: PeerSend[];
   /** Faults among the scenario's operations. */
+  /** Operations the scenario plays (faults included). */
+  ops: number;
   faults: number;
   /** Numbers the run's client message ids. */
   counter: number;
@@ -92,6 +94,7 @@ export async function startRun<D>(
     candidates: Array.from({ length: accounts }, (_, a) => conversationsOf(run, accounts, a)),
     peerMessages: [],
     peerPending: [],
+    ops: scenario.ops.length,
     faults: scenario.ops.filter((op) => FAULT_KINDS.has(op.kind)).length,
     counter: 0,
     crashesBefore: cluster.server.crashes,
@@ -193,7 +196,7 @@ export function emptyResult(ctx: RunContext<unknown>, failures: string[]): Omit<
     run: ctx.run,
     accounts: ctx.accountIds.length,
     devices: ctx.devices.length,
-    ops: 0,
+    ops: ctx.ops,
     faults: ctx.faults,
     writesChecked: 0,
     messagesChecked: 0,
