@@ -188,7 +188,10 @@ export function startSync(options: SyncOptions): Sync {
     failed$: failed$.asObservable(),
     awaitInSync,
     release() {
-      if (!released) setTimeout(takeHeld, 0);
+      if (released) return;
+      // setImmediate where there is one (Node): a macrotask without setTimeout's 1 ms floor.
+      if (typeof setImmediate === 'function') setImmediate(takeHeld);
+      else setTimeout(takeHeld, 0);
     },
     async cancel() {
       if (closed$.getValue()) return;
