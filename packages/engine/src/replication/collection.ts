@@ -27,7 +27,7 @@ import {
 } from '@convsync/protocol';
 import { BehaviorSubject, Subject, distinctUntilChanged, map, type Observable } from 'rxjs';
 import { replicateRxCollection, type RxReplicationState } from 'rxdb/plugins/replication';
-import type { RxCollection, RxReplicationPullStreamItem } from 'rxdb';
+import { awaitRxStorageReplicationIdle, type RxCollection, type RxReplicationPullStreamItem } from 'rxdb';
 import type { EngineClock } from '../clock.js';
 import type { Transport } from '../transport/transport.js';
 import { bootstrapPull, type BootstrapPage } from './bootstrap.js';
@@ -229,7 +229,12 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
   /** In sync: RxDB idle, no push still settling, nothing skipped waiting to be pulled again. */
   async function awaitInSync(): Promise<void> {
     for (;;) {
-      await state.awaitInSync();
+      // RxDB's own awaitInSync first waits, twice, for the whole database to be idle (timer hops
+      // between the last page and 'synced'); its queues are enough: a write's change event reaches
+      // the upstream's queue before the write resolves.
+      await state.awaitInitialReplication();
+      const internal = state.internalReplicationState;
+      if (internal !== undefined) await awaitRxStorageReplicationIdle(internal);
       if ((pushesSettling === 0 && !skipped.hasReady) || state.isStopped()) return;
       await settled;
       if (skipped.hasReady) stream$.next('RESYNC');
