@@ -4,7 +4,7 @@
  * worker port. The test process calls commands and reads snapshots; it never touches the replica.
  */
 import { Worker } from 'node:worker_threads';
-import type { EngineCommand, EngineDeviceInit, EngineReply, EngineSnapshot } from './engine-rpc.js';
+import type { ConversationView, EngineCommand, EngineDeviceInit, EngineReply, EngineSnapshot } from './engine-rpc.js';
 
 export class EngineCallError extends Error {
   constructor(readonly code: number | null, message: string) {
@@ -70,6 +70,11 @@ export class EngineDevice {
 
   async snapshot(): Promise<EngineSnapshot> {
     return (await this.call({ kind: 'snapshot' })) as EngineSnapshot;
+  }
+
+  /** The replica's visible documents of these ids, read past the list view. */
+  async byIds(ids: string[]): Promise<ConversationView[]> {
+    return (await this.call({ kind: 'byIds', ids })) as ConversationView[];
   }
 
   /** Waits until the engine says 'synced' with nothing left in its outbox. */

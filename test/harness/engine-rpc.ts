@@ -30,6 +30,8 @@ export type EngineCommand =
   | { kind: 'disconnect' }
   | { kind: 'connect' }
   | { kind: 'snapshot' }
+  /** The replica's own visible documents of these ids (not the list view): tells a view bug from a missing document. */
+  | { kind: 'byIds'; ids: string[] }
   | { kind: 'close' };
 
 /** What the conversation list says about one conversation, as compared with the server. */

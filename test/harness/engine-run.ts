@@ -184,7 +184,8 @@ async function check(ctx: Context, snapshots: EngineSnapshot[]): Promise<Omit<Ru
         snapshots[i] = snapshot;
         if (!same(snapshot)) {
           result.divergent++;
-          failures.push(`${deviceId} diverges from the server:\n  device ${JSON.stringify(snapshot.conversations)}\n  server ${JSON.stringify(visible)}\n  device groups ${JSON.stringify(snapshot.groups)}\n  server groups ${JSON.stringify(serverGroups)}`);
+          const replica = await device.byIds(visible.map((v) => v.conversationId)).catch((error: unknown) => String(error));
+          failures.push(`${deviceId} diverges from the server:\n  device ${JSON.stringify(snapshot.conversations)}\n  server ${JSON.stringify(visible)}\n  device replica ${JSON.stringify(replica)}\n  device groups ${JSON.stringify(snapshot.groups)}\n  server groups ${JSON.stringify(serverGroups)}`);
         }
         result.readTimeRegressions += snapshot.readTimeRegressions.length;
         failures.push(...snapshot.readTimeRegressions.map((r) => `read time moved back: ${r}`));

@@ -5,7 +5,7 @@
  * that moves back at any moment is recorded.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createConversationEngine } from '@convsync/engine';
+import { createConversationEngine, type Conversation } from '@convsync/engine';
 import { ConvSyncError } from '@convsync/protocol';
 import type { EngineCommand, EngineDeviceInit, EngineReply, EngineSnapshot, GroupView, ConversationView } from './engine-rpc.js';
 
@@ -55,23 +55,25 @@ async function groupIdAt(index: number): Promise<string | undefined> {
   return ids.length === 0 ? undefined : ids[index % ids.length];
 }
 
+function viewOf(c: Conversation): ConversationView {
+  return {
+    conversationId: c.conversationId,
+    stickTop: c.stickTop,
+    mute: c.mute,
+    serverExtension: c.serverExtension,
+    groupIds: [...c.groupIds].sort(),
+    lastReadTime: c.lastReadTime,
+    unreadCount: c.unreadCount,
+    lastMessageServerId: c.lastMessage?.messageRefer.messageServerId ?? null,
+  };
+}
+
 async function snapshot(): Promise<EngineSnapshot> {
   const views: ConversationView[] = [];
   let offset = 0;
   for (;;) {
     const page = await conversations.getConversationList(offset, 100);
-    for (const c of page.conversationList) {
-      views.push({
-        conversationId: c.conversationId,
-        stickTop: c.stickTop,
-        mute: c.mute,
-        serverExtension: c.serverExtension,
-        groupIds: [...c.groupIds].sort(),
-        lastReadTime: c.lastReadTime,
-        unreadCount: c.unreadCount,
-        lastMessageServerId: c.lastMessage?.messageRefer.messageServerId ?? null,
-      });
-    }
+    for (const c of page.conversationList) views.push(viewOf(c));
     if (page.finished) break;
     offset = page.offset;
   }
@@ -142,6 +144,8 @@ async function run(command: EngineCommand): Promise<unknown> {
       return engine.connect();
     case 'snapshot':
       return snapshot();
+    case 'byIds':
+      return (await conversations.getConversationListByIds(command.ids)).map(viewOf);
     case 'close':
       return engine.close();
   }
