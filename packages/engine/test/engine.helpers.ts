@@ -78,9 +78,14 @@ export function track(engine: ConversationEngine): ConversationEngine {
 export function droppingStream(inner: Transport, drop: (event: StreamEvent, index: number) => boolean): Transport {
   let index = 0;
   const stream$: Observable<StreamEvent> = inner.stream$.pipe(filter((event) => !drop(event, index++)));
+  return { ...passThrough(inner), stream$ };
+}
+
+/** A transport that forwards everything to `inner` (to override one part of it). */
+export function passThrough(inner: Transport): Transport {
   return {
     state$: inner.state$,
-    stream$,
+    stream$: inner.stream$,
     request: (event, payload, options) => inner.request(event, payload, options),
     connect: () => inner.connect(),
     disconnect: () => inner.disconnect(),
@@ -90,14 +95,7 @@ export function droppingStream(inner: Transport, drop: (event: StreamEvent, inde
 
 /** A transport whose requests all go through `request` (which forwards with `inner.request`). */
 export function interceptRequests(inner: Transport, request: Transport['request']): Transport {
-  return {
-    state$: inner.state$,
-    stream$: inner.stream$,
-    request,
-    connect: () => inner.connect(),
-    disconnect: () => inner.disconnect(),
-    close: () => inner.close(),
-  };
+  return { ...passThrough(inner), request };
 }
 
 /** A transport whose requests `fail` picks reject with that error instead of reaching the server. */

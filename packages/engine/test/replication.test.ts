@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Observable } from 'rxjs';
 import { startServer, type ConvSyncServer } from '@convsync/server';
-import { ConvSyncError, ErrorCode, emptyConversation, mergeConversation, normalizeConversation, type ConversationDoc } from '@convsync/protocol';
+import { ConvSyncError, ErrorCode, emptyConversation, mergeConversation, normalizeConversation, type ConversationDoc, type StreamEvent } from '@convsync/protocol';
 import { conversationConflictHandler } from '../src/replication/conflict.js';
 import { StreamGate } from '../src/replication/stream-gate.js';
-import { closeAll, droppingStream, failingRequests, inMemoryDevice, interceptRequests, synced, type StorageKind } from './engine.helpers.js';
+import { closeAll, droppingStream, failingRequests, inMemoryDevice, interceptRequests, passThrough, synced, type StorageKind } from './engine.helpers.js';
 import { waitFor } from './services.helpers.js';
 
 describe('the stream gate', () => {
@@ -178,6 +179,51 @@ describe.each<StorageKind>(['memory', 'dexie'])('replication over the in-memory 
     await server.sendMessage({ from: 'dave', conversationType: 1, targetId: 'alice', text: 'next' });
     await waitFor(device.conversationService.totalUnreadCount$, (n) => n === 3);
     expect((await device.conversationService.getConversation('alice|1|carol')).lastMessage?.text).toBe('lost');
+  });
+
+  // Engine soak seed 1262433378: RxDB 17.6's downstream takes the tasks queued at once in one
+  // batch, and a 'RESYNC' behind a change event in that batch is dropped (downstream.ts,
+  // addNewTask). Stream events wait while RxDB pushes, so a stream event and the gap it reveals
+  // (or the resync of a reconnect) reach its queue together once a push ends.
+  it('a resync asked right behind a stream event still pulls what the gap hid', async () => {
+    await server.sendMessage({ from: 'bob', conversationType: 1, targetId: 'alice', text: 'first' });
+    let held: StreamEvent | undefined;
+    let lost = false;
+    let releasePush!: () => void;
+    const pushReleased = new Promise<void>((resolve) => {
+      releasePush = resolve;
+    });
+    const device = await inMemoryDevice(server, 'alice', {
+      storage,
+      wrap: (inner) => ({
+        ...passThrough(inner),
+        request: async (event, payload, options) => {
+          if (event === 'sync:push') await pushReleased;
+          return inner.request(event, payload, options);
+        },
+        stream$: new Observable<StreamEvent>((subscriber) => inner.stream$.subscribe((event) => {
+          const about = (who: string) => event.documents.some((doc) => (doc as { conversationId?: string }).conversationId === `alice|1|${who}`);
+          if (about('carol')) held = event;
+          else if (about('dave')) lost = true;
+          else if (about('bob')) return; // the push's echo: no later gap to resync on
+          else if (about('erin')) {
+            // dave's was lost; carol's and erin's arrive together
+            subscriber.next(held as StreamEvent);
+            subscriber.next(event);
+          } else subscriber.next(event);
+        })),
+      }),
+    });
+    // A push on the wire: RxDB holds the stream events back until it ends.
+    await device.conversationService.markConversationRead('alice|1|bob');
+    await server.sendMessage({ from: 'carol', conversationType: 1, targetId: 'alice', text: 'held' });
+    await server.sendMessage({ from: 'dave', conversationType: 1, targetId: 'alice', text: 'lost' });
+    await server.sendMessage({ from: 'erin', conversationType: 1, targetId: 'alice', text: 'after' });
+    while (!lost || held === undefined) await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    releasePush();
+    await waitFor(device.conversationService.totalUnreadCount$, (n) => n === 3);
+    expect((await device.conversationService.getConversation('alice|1|dave')).lastMessage?.text).toBe('lost');
   });
 
   // Issue 4, seed 11. RxDB's downstream does not store a pulled state while a local write of the

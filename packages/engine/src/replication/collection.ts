@@ -25,7 +25,7 @@ import {
   type ConversationGroupDoc,
   type Stamp,
 } from '@convsync/protocol';
-import { BehaviorSubject, Subject, distinctUntilChanged, map, type Observable } from 'rxjs';
+import { BehaviorSubject, Subject, distinctUntilChanged, filter, firstValueFrom, map, type Observable } from 'rxjs';
 import { replicateRxCollection, type RxReplicationState } from 'rxdb/plugins/replication';
 import { awaitRxStorageReplicationIdle, type RxCollection, type RxReplicationPullStreamItem } from 'rxdb';
 import type { EngineClock } from '../clock.js';
@@ -33,6 +33,7 @@ import type { Transport } from '../transport/transport.js';
 import { bootstrapPull, type BootstrapPage } from './bootstrap.js';
 import { withoutMeta } from './conflict.js';
 import { chunkByBytes } from './push-chunks.js';
+import { ResyncRequests } from './resync-requests.js';
 import { SkippedMasters, type PushEpochs } from './skipped-masters.js';
 import { StreamGate } from './stream-gate.js';
 
@@ -93,6 +94,13 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
   const { collection, transport, clock, waitOnline } = options;
   const gate = new StreamGate();
   const stream$ = new Subject<RxReplicationPullStreamItem<Doc, Checkpoint>>();
+  const resyncs = new ResyncRequests();
+  /** Every resync goes through here, so one RxDB drops is asked again (resync-requests.ts). */
+  const resync = (): void => {
+    resyncs.ask();
+    stream$.next('RESYNC');
+    void askAgainWhenIdle();
+  };
   const primaryKey = primaryKeys[collection];
   const idOf = (doc: Doc): string => (doc as Record<string, unknown>)[primaryKey] as string;
   const skipped = new SkippedMasters<Doc>({ merge: options.merge, idOf, recentLimit: RECENT_DELIVERIES, recentMs: RECENT_MS });
@@ -131,7 +139,7 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
       skipped.delivered(decision.documents);
       stream$.next({ documents: decision.documents, checkpoint: decision.checkpoint });
     } else if (decision.kind === 'resync') {
-      stream$.next('RESYNC');
+      resync();
     }
   });
 
@@ -147,8 +155,9 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
     pull: {
       batchSize: PULL_BATCH_SIZE,
       stream$: stream$.asObservable(),
-      handler: (checkpoint, batchSize) =>
-        guarded(async () => {
+      handler: (checkpoint, batchSize) => {
+        resyncs.pullStarted();
+        return guarded(async () => {
           if ((checkpoint === undefined || checkpoint === null) && options.bootstrap !== false) {
             const boot = await bootstrapPull<Doc>({
               rxCollection: options.rxCollection,
@@ -174,7 +183,8 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
           gate.pulled(at);
           observeStamps(documents);
           return { documents: skipped.withReady(documents), checkpoint: at };
-        }),
+        });
+      },
     },
     push: {
       batchSize: PUSH_BATCH_SIZE,
@@ -217,13 +227,44 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
     const done = processed.then(
       () => {
         pushesSettling--;
-        if (skipped.pushed(epochs, results)) stream$.next('RESYNC');
+        if (skipped.pushed(epochs, results)) resync();
       },
       () => {
         pushesSettling--;
       },
     );
     settled = Promise.all([settled, done]).then(() => undefined);
+  }
+
+  /** Whether a watcher waits for RxDB to be idle to check the resyncs asked. */
+  let watching = false;
+  /**
+   * Once RxDB has nothing left to do — no push (stream events and resyncs wait for pushes), both
+   * queues drained — a resync no pull answered was dropped: it is asked again.
+   */
+  async function askAgainWhenIdle(): Promise<void> {
+    if (watching) return;
+    watching = true;
+    try {
+      while (resyncs.unanswered && !state.isStopped()) {
+        const internal = state.internalReplicationState;
+        if (internal === undefined) {
+          await state.awaitInitialReplication();
+          continue;
+        }
+        await firstValueFrom(internal.events.active.up.pipe(filter((active) => !active)));
+        await awaitRxStorageReplicationIdle(internal);
+        // RxDB adds a task a few ticks after the push ends: let it, then look.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        if (!resyncs.unanswered || internal.events.active.up.getValue()) continue;
+        await awaitRxStorageReplicationIdle(internal);
+        if (resyncs.unanswered && !internal.events.active.up.getValue()) stream$.next('RESYNC');
+      }
+    } catch {
+      // Cancelled: nothing left to watch.
+    } finally {
+      watching = false;
+    }
   }
 
   /** In sync: RxDB idle, no push still settling, nothing skipped waiting to be pulled again. */
@@ -235,9 +276,9 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
       await state.awaitInitialReplication();
       const internal = state.internalReplicationState;
       if (internal !== undefined) await awaitRxStorageReplicationIdle(internal);
-      if ((pushesSettling === 0 && !skipped.hasReady) || state.isStopped()) return;
+      if ((pushesSettling === 0 && !skipped.hasReady && !resyncs.unanswered) || state.isStopped()) return;
       await settled;
-      if (skipped.hasReady) stream$.next('RESYNC');
+      if (skipped.hasReady || resyncs.unanswered) resync();
       // RxDB may pick the RESYNC up a tick later: let it start before asking whether it is idle.
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
@@ -245,9 +286,7 @@ export function replicateCollection<C extends Collection>(options: CollectionRep
 
   return {
     state: state as unknown as CollectionReplication['state'],
-    resync() {
-      stream$.next('RESYNC');
-    },
+    resync,
     connectionLost() {
       gate.reset();
     },
