@@ -1,14 +1,16 @@
 /**
  * The real server as a child process (its CLI) on a SQLite file, so a test can SIGKILL it and
  * start it again on the same file and port — the only honest way to prove that an acknowledged
- * write survives a crash. Tokens are forged with the secret the harness hands the CLI.
+ * write survives a crash. Tokens are forged with the secret the harness hands the CLI. A start with
+ * crash points armed runs the harness's own entry (`server-main.ts`: `startServer({ faults })`),
+ * since the shipped CLI has no way to arm them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer, type ConvSyncServer } from '@convsync/server';
+import { startServer, type ConvSyncServer, type CrashFault } from '@convsync/server';
 import { forgeToken } from './jwt.js';
 import { freePort } from './ports.js';
 
@@ -20,13 +22,10 @@ process.once('exit', () => {
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const CLI = join(ROOT, 'packages/server/src/cli.ts');
+const FAULT_ENTRY = join(ROOT, 'test/harness/server-main.ts');
 
 /** `crash-before-commit | crash-after-commit | crash-after-ack` at the n-th request of an event. */
-export interface CrashFault {
-  point: 'crash-before-commit' | 'crash-after-commit' | 'crash-after-ack';
-  event: string;
-  nth: number;
-}
+export type { CrashFault };
 
 export interface ServerProcessOptions {
   /** Extra CLI flags (e.g. `['--origin', 'https://app.example']`). */
@@ -113,14 +112,12 @@ export class ServerProcess {
     this.#fault = [...(options.faults ?? [])];
     this.#expectExit = false;
     this.#stderr = '';
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    delete env.CONVSYNC_FAULT;
-    if (this.#fault.length > 0) env.CONVSYNC_FAULT = this.#fault.map((f) => `${f.point}:${f.event}:${f.nth}`).join(',');
+    const entry = this.#fault.length > 0 ? [FAULT_ENTRY, '--faults', JSON.stringify(this.#fault)] : [CLI];
     const child = spawn(process.execPath, [
-      '--conditions=source', '--import', 'tsx', CLI,
+      '--conditions=source', '--import', 'tsx', ...entry,
       '--port', String(this.port), '--db', this.dbPath, '--secret', this.secret, '--log-level', 'warn',
       ...this.#args,
-    ], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    ], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     this.#child = child;
     LIVE.add(child);
     child.stderr?.setEncoding('utf8');

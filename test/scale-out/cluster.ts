@@ -102,7 +102,9 @@ export class ServerNode {
       const timer = setTimeout(() => fail(new Error(`server did not start in 30 s: ${stderr}`)), 30_000);
       child.stderr?.on('data', (chunk: Buffer) => {
         stderr += chunk.toString();
-        const match = /"msg":"server listening","url":"([^"]+)"/.exec(stderr);
+        // One JSON object per line, fields in any order.
+        const listening = stderr.split('\n').find((line) => line.includes('"msg":"server listening"'));
+        const match = listening === undefined ? null : /"url":"([^"]+)"/.exec(listening);
         if (match?.[1] !== undefined) {
           clearTimeout(timer);
           done(match[1]);

@@ -5,7 +5,7 @@
  * sockets, wait for running transactions, close the store).
  */
 import { parseArgs } from 'node:util';
-import { jsonLogger, type LogLevel } from './logger.js';
+import { pinoLogger, type LogLevel } from './logger.js';
 import { startServer } from './server.js';
 
 const HELP = `convsync-server — the ConvSync sync server
@@ -23,15 +23,17 @@ Usage: convsync-server [options]
                     tokens die with the process)
   --origin <o>      allowed browser origin (repeatable; default all) env CONVSYNC_ORIGINS (comma-separated)
   --dev             enable POST /dev/token {accountId} for demos    env CONVSYNC_DEV=1
-  --log-level <l>   debug | info | warn | error (default info)      env CONVSYNC_LOG_LEVEL
+  --log-level <l>   debug | info | warn | error | silent            env CONVSYNC_LOG_LEVEL
+                    (default info; JSON lines on stderr)
   --help            this text
 
-HTTP on the same port: GET /healthz, GET /metrics (Prometheus).
+HTTP on the same port: GET /healthz (liveness), GET /readyz (readiness: the database
+and Redis answer; 503 names what is down), GET /metrics (Prometheus).
 Tokens for development: start with --dev and POST /dev/token, e.g.
   curl -s -XPOST localhost:3000/dev/token -H 'content-type: application/json' -d '{"accountId":"alice"}'
 `;
 
-const LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error'];
+const LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error', 'silent'];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -59,7 +61,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid --port: ${portText}`);
   const level = values['log-level'] ?? env.CONVSYNC_LOG_LEVEL ?? 'info';
   if (!LEVELS.includes(level)) throw new Error(`invalid --log-level: ${level}`);
-  const logger = jsonLogger({ level: level as LogLevel });
+  const logger = pinoLogger({ level: level as LogLevel | 'silent' });
   const origins = values.origin ?? env.CONVSYNC_ORIGINS?.split(',').map((o) => o.trim()).filter((o) => o !== '');
   const redisUrl = values.redis ?? env.CONVSYNC_REDIS;
   const redisChannelPrefix = values['redis-prefix'] ?? env.CONVSYNC_REDIS_PREFIX;

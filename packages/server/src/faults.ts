@@ -1,44 +1,43 @@
 /**
- * TEST-ONLY crash injection for the fault-run harness (`test/harness`). Inert unless the
- * environment variable `CONVSYNC_FAULT` is set, e.g.
+ * TEST-ONLY crash injection for the fault-run harness (`test/harness`). Off unless a test passes a
+ * plan to `startServer({ faults })` — an option the command line does not expose, and no
+ * environment variable turns it on. The harness starts its server child through its own entry
+ * script (`test/harness/server-main.ts`) to do that.
  *
- *   CONVSYNC_FAULT=crash-before-commit:sync:push:3
- *
- * makes the process SIGKILL itself at the 3rd `sync:push` request it handles, at one of three
- * points of that request's life:
+ * A fault `{ point, event, nth }` makes the process SIGKILL itself at the `nth` request of `event`
+ * it handles, at one of three points of that request's life:
  * - `crash-before-commit`: the domain work is done, the transaction is not committed yet;
  * - `crash-after-commit`: committed, the acknowledgement not sent;
  * - `crash-after-ack`: the acknowledgement is sent (the kill follows shortly after, so the
  *   frame leaves the process first).
- * Several faults may be given, comma-separated. SIGKILL, not an exception: a real crash runs no
- * cleanup, which is exactly what the harness wants to survive.
+ * SIGKILL, not an exception: a real crash runs no cleanup, which is exactly what the harness wants
+ * to survive.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Store } from './store/store.js';
 import type { Dispatch } from './transport/dispatcher.js';
 
-const POINTS = ['crash-before-commit', 'crash-after-commit', 'crash-after-ack'] as const;
-type FaultPoint = (typeof POINTS)[number];
+export const CRASH_POINTS = ['crash-before-commit', 'crash-after-commit', 'crash-after-ack'] as const;
+export type CrashPoint = (typeof CRASH_POINTS)[number];
 
-interface Fault {
-  point: FaultPoint;
+/** SIGKILL the process at `point` of the `nth` request of `event` (counted from 1). */
+export interface CrashFault {
+  point: CrashPoint;
   event: string;
   nth: number;
 }
 
-/** Parses `point:event:n[,point:event:n…]`; malformed entries are refused loudly. */
-function parseFaults(spec: string): Fault[] {
-  return spec.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '').map((entry) => {
-    const first = entry.indexOf(':');
-    const last = entry.lastIndexOf(':');
-    const point = entry.slice(0, first);
-    const event = entry.slice(first + 1, last);
-    const nth = Number(entry.slice(last + 1));
-    if (!(POINTS as readonly string[]).includes(point) || event === '' || !Number.isInteger(nth) || nth < 1) {
-      throw new Error(`CONVSYNC_FAULT: malformed entry ${JSON.stringify(entry)}`);
+/** The faults a test arms (`startServer({ faults })`). */
+export type FaultPlan = readonly CrashFault[];
+
+/** Refuses a malformed plan loudly: a typo must not silently run a test without its crash. */
+function validate(plan: FaultPlan): void {
+  for (const fault of plan) {
+    if (!(CRASH_POINTS as readonly string[]).includes(fault.point) || typeof fault.event !== 'string' || fault.event === ''
+      || !Number.isInteger(fault.nth) || fault.nth < 1) {
+      throw new Error(`malformed fault ${JSON.stringify(fault)}`);
     }
-    return { point: point as FaultPoint, event, nth };
-  });
+  }
 }
 
 function crash(): void {
@@ -53,14 +52,14 @@ export interface FaultInjector {
 
 const inert: FaultInjector = { wrapStore: (store) => store, wrapDispatch: (dispatch) => dispatch };
 
-/** The injector `CONVSYNC_FAULT` asks for; a no-op when it is unset. */
-export function faultsFromEnv(env: NodeJS.ProcessEnv = process.env): FaultInjector {
-  const spec = env.CONVSYNC_FAULT;
-  if (spec === undefined || spec.trim() === '') return inert;
-  const faults = parseFaults(spec);
+/** The injector of `plan`; a no-op when it is absent or empty. */
+export function faultInjector(plan: FaultPlan | undefined): FaultInjector {
+  if (plan === undefined || plan.length === 0) return inert;
+  validate(plan);
+  const faults = [...plan];
   const counts = new Map<string, number>();
   // The point armed for the request being handled, carried into its store transaction.
-  const armed = new AsyncLocalStorage<FaultPoint>();
+  const armed = new AsyncLocalStorage<CrashPoint>();
   return {
     wrapStore: (store) => ({
       transaction: (fn) => {
@@ -73,6 +72,7 @@ export function faultsFromEnv(env: NodeJS.ProcessEnv = process.env): FaultInject
         });
       },
       read: (fn) => store.read(fn),
+      ping: () => store.ping(),
       close: () => store.close(),
     }),
     wrapDispatch: (dispatch) => async (session, event, payload) => {

@@ -6,6 +6,17 @@
 export { startServer, type ConvSyncServer, type SendMessageInput, type ServerOptions } from './server.js';
 export type { TeamInput, UserInput } from './messages/profiles.js';
 export type { IssueTokenOptions } from './auth.js';
-export { jsonLogger, silentLogger, type LogLevel, type Logger } from './logger.js';
+export {
+  fromPino,
+  jsonLogger,
+  pinoLogger,
+  silentLogger,
+  type LogLevel,
+  type Logger,
+  type PinoCompatibleLogger,
+  type PinoLoggerOptions,
+} from './logger.js';
+export type { CrashFault, CrashPoint, FaultPlan } from './faults.js';
+export type { Dependency, ReadinessReport } from './health.js';
 export type { RateLimitOptions } from './transport/rate-limit.js';
 export type { Store, StoreReader, StoreTx } from './store/store.js';

@@ -18,14 +18,16 @@ import {
 } from '@convsync/protocol';
 import { createTokenService, generateSecret, type IssueTokenOptions } from './auth.js';
 import type { DomainContext } from './context.js';
-import { faultsFromEnv } from './faults.js';
-import { silentLogger, type Logger } from './logger.js';
+import { faultInjector, type FaultPlan } from './faults.js';
+import { createReadiness, DEFAULT_READINESS_TIMEOUT_MS } from './health.js';
+import { pinoLogger, silentLogger, toLogger, type LogLevel, type Logger, type PinoCompatibleLogger } from './logger.js';
 import { ingestMessage } from './messages/ingest.js';
 import { createTeam, upsertUser, type TeamInput, type UserInput } from './messages/profiles.js';
 import { Metrics } from './metrics.js';
 import { openPostgresStore } from './store/postgres.js';
 import { openSqliteStore } from './store/sqlite.js';
-import type { Store } from './store/store.js';
+import { observedStore } from './store/observed.js';
+import type { Store, StoreObserver } from './store/store.js';
 import { createDispatcher } from './transport/dispatcher.js';
 import { createHttpHandler } from './transport/http.js';
 import { StreamHub } from './transport/hub.js';
@@ -52,8 +54,20 @@ export interface ServerOptions {
   secret?: string;
   /** Server clock in ms (injected for deterministic tests). */
   now?: () => number;
-  /** Structured logs; silent by default. */
-  logger?: Logger;
+  /**
+   * Structured logs: this package's `Logger` or a pino logger (anything pino-shaped). Silent by
+   * default; see `logLevel`.
+   */
+  logger?: Logger | PinoCompatibleLogger;
+  /** Without `logger`: JSON lines (pino) at or above this level on stderr. Absent: silent. */
+  logLevel?: LogLevel | 'silent';
+  /** How long each `/readyz` probe (store query, Redis ping) may take (default 1000 ms). */
+  readinessTimeoutMs?: number;
+  /**
+   * TEST-ONLY: crash points (`faults.ts`) that SIGKILL the process at a chosen request. Never set
+   * it in production; the command line has no way to.
+   */
+  faults?: FaultPlan;
   /** Browser origins allowed to connect (absent: all, for development). */
   allowedOrigins?: readonly string[];
   /** Per-session token bucket (default 300 requests/s, burst 600). */
@@ -98,9 +112,9 @@ export interface ConvSyncServer {
 const MAX_HTTP_BUFFER_SIZE = 1.5e6;
 
 /** Opens the backend a `database` option names (async: a network backend connects and migrates). */
-async function openStore(database: string): Promise<Store> {
-  if (/^postgres(ql)?:\/\//i.test(database)) return openPostgresStore({ url: database });
-  return openSqliteStore({ path: database });
+async function openStore(database: string, observer: StoreObserver): Promise<Store> {
+  if (/^postgres(ql)?:\/\//i.test(database)) return openPostgresStore({ url: database, observer });
+  return openSqliteStore({ path: database, observer });
 }
 
 function listen(http: HttpServer, port: number, host: string): Promise<AddressInfo> {
@@ -126,13 +140,18 @@ function listen(http: HttpServer, port: number, host: string): Promise<AddressIn
  */
 export async function startServer(options: ServerOptions = {}): Promise<ConvSyncServer> {
   const now = options.now ?? Date.now;
-  const logger = options.logger ?? silentLogger;
+  const logger = options.logger !== undefined ? toLogger(options.logger)
+    : options.logLevel !== undefined ? pinoLogger({ level: options.logLevel }) : silentLogger;
   const host = options.host ?? '127.0.0.1';
   const metrics = new Metrics();
   const hub = new StreamHub();
-  // Test-only crash injection (CONVSYNC_FAULT); inert when unset.
-  const faults = faultsFromEnv();
-  const store = faults.wrapStore(await openStore(options.database ?? './convsync.sqlite'));
+  // Test-only crash injection; inert unless a test passed a plan.
+  const faults = faultInjector(options.faults);
+  const opened = await openStore(options.database ?? './convsync.sqlite', { onRetry: (reason) => metrics.storeRetries.labels(reason).inc() });
+  const store = faults.wrapStore(observedStore(opened, (operation, error) => {
+    metrics.storeErrors.labels(operation).inc();
+    logger.log('warn', 'store call failed', { operation, error: error instanceof Error ? error.message : String(error) });
+  }));
   const ctx: DomainContext = {
     store,
     now,
@@ -148,8 +167,15 @@ export async function startServer(options: ServerOptions = {}): Promise<ConvSync
   }));
   const deps = { tokens, dispatch, hub, metrics, logger, rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT, now };
 
+  let redis: RedisAdapterHandle | undefined;
+  const readiness = createReadiness({
+    pingStore: () => store.ping(),
+    timeoutMs: options.readinessTimeoutMs ?? DEFAULT_READINESS_TIMEOUT_MS,
+    ...(options.redisUrl === undefined ? {} : { pingRedis: () => redis?.ping() ?? Promise.reject(new Error('redis not connected')) }),
+  });
   const http = createServer(createHttpHandler({
     metrics,
+    readiness,
     ...(options.dev === true ? { issueDevToken: (accountId: string) => tokens.issue(accountId) } : {}),
     ...(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins }),
   }));
@@ -160,16 +186,18 @@ export async function startServer(options: ServerOptions = {}): Promise<ConvSync
     // Browsers send Origin; other clients (Node, tests) do not and are not subject to it.
     allowRequest: (req, callback) => {
       const origin = req.headers.origin;
-      callback(null, allowed === undefined || origin === undefined || allowed.includes(origin));
+      const accepted = allowed === undefined || origin === undefined || allowed.includes(origin);
+      if (!accepted) metrics.handshakesRefused.labels('origin').inc();
+      callback(null, accepted);
     },
   });
-  let redis: RedisAdapterHandle | undefined;
   const inProcess = new Set<() => void>();
   try {
     if (options.redisUrl !== undefined) {
       redis = await openRedisAdapter({
         url: options.redisUrl,
         logger,
+        onPublishFailed: () => metrics.redisPublishFailures.inc(),
         ...(options.redisChannelPrefix === undefined ? {} : { channelPrefix: options.redisChannelPrefix }),
       });
       io.adapter(redis.adapter);
@@ -196,13 +224,13 @@ export async function startServer(options: ServerOptions = {}): Promise<ConvSync
       async sendMessage(input) {
         const id = conversationId(input.from, input.conversationType, input.targetId);
         if (typeof input.text !== 'string') throw invalidParameter('text must be a string');
-        const message = await ingestMessage(ctx, {
+        const message = await metrics.time(metrics.messageSeconds.labels('backend'), () => ingestMessage(ctx, {
           senderId: input.from,
           conversation: parseConversationId(id),
           clientMessageId: input.clientMessageId ?? randomUUID(),
           text: input.text,
-        });
-        metrics.messages++;
+        }));
+        metrics.messages.inc();
         return message;
       },
       async upsertUser(user) {
@@ -220,6 +248,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ConvSync
       },
       close() {
         closing ??= (async () => {
+          readiness.markDraining();
           logger.log('info', 'server closing', { url });
           for (const close of [...inProcess]) close();
           await new Promise<void>((resolve) => {

@@ -87,7 +87,7 @@ describe('malformed input', () => {
     const bob = await h.client(server, 'bob');
     expect(await bob.request(ClientEvent.SESSION_INFO, {})).toMatchObject({ ok: true });
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    expect(metrics).toMatch(/convsync_rate_limited_total 3/);
+    expect(metrics).toMatch(/convsync_rate_limited_total\{scope="session"\} 3/);
     expect(metrics).toMatch(/convsync_errors_total\{code="416"\} 3/);
   });
 

@@ -50,7 +50,9 @@ describe.skipIf(!redisUp && process.env.CI !== 'true')('Redis adapter', () => {
       let buffer = '';
       child.stderr.on('data', (chunk: Buffer) => {
         buffer += chunk.toString();
-        const match = /"msg":"server listening","url":"([^"]+)"/.exec(buffer);
+        // One JSON object per line, fields in any order.
+        const listening = buffer.split('\n').find((line) => line.includes('"msg":"server listening"'));
+        const match = listening === undefined ? null : /"url":"([^"]+)"/.exec(listening);
         if (match?.[1] !== undefined) resolve(match[1]);
       });
       child.once('exit', () => reject(new Error(`child exited: ${buffer}`)));

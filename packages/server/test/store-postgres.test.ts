@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runStoreConformance } from '../src/store/conformance.js';
 import { MIGRATIONS } from '../src/store/postgres-schema.js';
 import { openPostgresStore } from '../src/store/postgres.js';
-import type { Store } from '../src/store/store.js';
+import type { Store, StoreObserver, StoreRetryReason } from '../src/store/store.js';
 
 const PG_URL = process.env.CONVSYNC_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const RUN = `t${process.pid.toString(36)}${Date.now().toString(36)}`;
@@ -55,9 +55,11 @@ describe('postgres store', () => {
     await Promise.all(dropped.splice(0).map(dropSchema));
   });
 
-  async function open(schema = freshSchema(), poolSize?: number): Promise<Store> {
+  async function open(schema = freshSchema(), poolSize?: number, observer?: StoreObserver): Promise<Store> {
     if (!dropped.includes(schema)) dropped.push(schema);
-    const store = await openPostgresStore({ url: PG_URL, schema, ...(poolSize === undefined ? {} : { poolSize }) });
+    const store = await openPostgresStore({
+      url: PG_URL, schema, ...(poolSize === undefined ? {} : { poolSize }), ...(observer === undefined ? {} : { observer }),
+    });
     stores.push(store);
     return store;
   }
@@ -157,8 +159,9 @@ describe('postgres store', () => {
     expect(seen.size).toBe(writes);
   });
 
-  it('reruns a transaction that PostgreSQL aborted to break a deadlock', async () => {
-    const store = await open(freshSchema(), 4);
+  it('reruns a transaction that PostgreSQL aborted to break a deadlock, and reports each rerun', async () => {
+    const retries: StoreRetryReason[] = [];
+    const store = await open(freshSchema(), 4, { onRetry: (reason) => retries.push(reason) });
     let bothHoldOne!: () => void;
     let holders = 0;
     const met = new Promise<void>((resolve) => { bothHoldOne = resolve; });
@@ -176,6 +179,9 @@ describe('postgres store', () => {
     // At least one rerun (a rerun may collide once more before the other transaction commits).
     expect(runs.first + runs.second).toBeGreaterThanOrEqual(3);
     expect([...(first ?? []), ...(second ?? [])].map((r) => r.last).sort()).toEqual([1, 1, 2, 2]);
+    // Every rerun was reported, as a deadlock (what the server counts in convsync_store_retries_total).
+    expect(retries.length).toBe(runs.first + runs.second - 2);
+    expect(new Set(retries)).toEqual(new Set(['deadlock']));
   });
 
   it('answers a send raced with the same client id with the first message instead of an error', async () => {

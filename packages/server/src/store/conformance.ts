@@ -257,9 +257,23 @@ export function runStoreConformance(name: string, setup: () => Promise<Conforman
       expect(await store.read((r) => r.getTeam('nope'))).toBeUndefined();
     });
 
+    it('answers a ping while open, also during a running transaction', async () => {
+      await store.ping();
+      let release = (): void => undefined;
+      const held = new Promise<void>((resolve) => { release = resolve; });
+      const running = store.transaction(async (tx) => {
+        await tx.advanceSeqs('conversations', [{ owner: 'alice', count: 1 }]);
+        await held;
+      });
+      await store.ping();
+      release();
+      await running;
+    });
+
     it('refuses work once closed', async () => {
       await store.close();
       await expect(store.read((r) => r.currentSeq('alice', 'conversations'))).rejects.toThrow();
+      await expect(store.ping()).rejects.toThrow();
     });
   });
 }

@@ -29,7 +29,9 @@ import type {
   PullQuery,
   SeqRange,
   Store,
+  StoreObserver,
   StoreReader,
+  StoreRetryReason,
   StoreTx,
   StoredDoc,
   StoredMessage,
@@ -56,10 +58,11 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** How many times a transaction is rerun after a deadlock or serialisation failure (default 5). */
   maxRetries?: number;
+  observer?: StoreObserver;
 }
 
 /** SQLSTATEs after which rerunning the transaction is the fix. */
-const RETRYABLE = new Set(['40001', '40P01']);
+const RETRYABLE = new Map<string, StoreRetryReason>([['40001', 'serialization'], ['40P01', 'deadlock']]);
 const UNIQUE_VIOLATION = '23505';
 
 const INT8_OID = 20;
@@ -146,7 +149,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       cause: error,
     });
   }
-  return new PostgresStore(pool, options.maxRetries ?? 5);
+  return new PostgresStore(pool, options.maxRetries ?? 5, options.observer ?? {});
 }
 
 const SQL = {
@@ -359,12 +362,14 @@ class PostgresTx extends SqlTx implements StoreTx {
 class PostgresStore implements Store {
   readonly #pool: pg.Pool;
   readonly #maxRetries: number;
+  readonly #observer: StoreObserver;
   readonly #running = new Set<Promise<unknown>>();
   #closed = false;
 
-  constructor(pool: pg.Pool, maxRetries: number) {
+  constructor(pool: pg.Pool, maxRetries: number, observer: StoreObserver) {
     this.#pool = pool;
     this.#maxRetries = maxRetries;
+    this.#observer = observer;
   }
 
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
@@ -373,6 +378,11 @@ class PostgresStore implements Store {
 
   read<T>(fn: (reader: StoreReader) => Promise<T>): Promise<T> {
     return this.#track(() => this.#run('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', false, fn));
+  }
+
+  async ping(): Promise<void> {
+    if (this.#closed) throw new ConvSyncError(ErrorCode.INTERNAL, 'the store is closed');
+    await this.#pool.query('SELECT 1');
   }
 
   async close(): Promise<void> {
@@ -397,9 +407,12 @@ class PostgresStore implements Store {
         return await this.#run('BEGIN', true, fn);
       } catch (error) {
         const { code, constraint } = sqlState(error);
-        const retry = (code !== undefined && RETRYABLE.has(code) && attempt < this.#maxRetries) ||
-          (code === UNIQUE_VIOLATION && constraint === 'messages_by_client_id' && attempt === 0);
-        if (!retry) throw error;
+        const retryable = code === undefined ? undefined : RETRYABLE.get(code);
+        const reason = retryable !== undefined && attempt < this.#maxRetries ? retryable
+          : code === UNIQUE_VIOLATION && constraint === 'messages_by_client_id' && attempt === 0 ? 'duplicate_send'
+          : undefined;
+        if (reason === undefined) throw error;
+        this.#observer.onRetry?.(reason);
         // A little jitter, so two transactions that deadlocked do not collide again in lockstep.
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * (attempt + 1)));
       }

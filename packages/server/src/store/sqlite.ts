@@ -15,6 +15,7 @@ import type {
   PullQuery,
   SeqRange,
   Store,
+  StoreObserver,
   StoreReader,
   StoreTx,
   StoredDoc,
@@ -57,10 +58,11 @@ CREATE TABLE IF NOT EXISTS team_members (
 export interface SqliteStoreOptions {
   /** A file path or `':memory:'`. */
   path: string;
+  observer?: StoreObserver;
 }
 
 /** Opens (and creates when needed) a SQLite store. */
-export function openSqliteStore({ path }: SqliteStoreOptions): Store {
+export function openSqliteStore({ path, observer }: SqliteStoreOptions): Store {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
@@ -69,7 +71,7 @@ export function openSqliteStore({ path }: SqliteStoreOptions): Store {
   // that needs this very event loop to finish. A busy lock is retried asynchronously instead.
   db.pragma('busy_timeout = 0');
   db.exec(SCHEMA);
-  return new SqliteStore(db);
+  return new SqliteStore(db, observer ?? {});
 }
 
 function prepareStatements(db: Database.Database) {
@@ -277,12 +279,16 @@ function isBusy(error: unknown): boolean {
 class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #s: Statements;
+  readonly #observer: StoreObserver;
+  readonly #ping: Database.Statement;
   #tail: Promise<unknown> = Promise.resolve();
   #closed = false;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, observer: StoreObserver) {
     this.#db = db;
     this.#s = prepareStatements(db);
+    this.#observer = observer;
+    this.#ping = db.prepare('SELECT 1');
   }
 
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
@@ -291,6 +297,12 @@ class SqliteStore implements Store {
 
   read<T>(fn: (reader: StoreReader) => Promise<T>): Promise<T> {
     return this.#enqueue(false, fn);
+  }
+
+  /** Not queued behind transactions: it asks whether the database answers, not how busy it is. */
+  async ping(): Promise<void> {
+    if (this.#closed) throw new ConvSyncError(ErrorCode.INTERNAL, 'the store is closed');
+    this.#ping.get();
   }
 
   async close(): Promise<void> {
@@ -315,6 +327,7 @@ class SqliteStore implements Store {
         // Busy: another connection holds the write lock (or is recovering the WAL). Nothing was
         // committed by this attempt, so waiting and starting over is safe.
         if (!isBusy(error) || attempt >= MAX_BUSY_RETRIES) throw error;
+        this.#observer.onRetry?.('busy');
         await new Promise((resolve) => setTimeout(resolve, Math.min(25, 1 + attempt)));
       }
     }

@@ -166,6 +166,20 @@ export interface Store {
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   /** Runs `fn` on a consistent read-only snapshot. */
   read<T>(fn: (reader: StoreReader) => Promise<T>): Promise<T>;
+  /**
+   * A cheap round trip to the backend (`SELECT 1`), for readiness: resolves while it answers.
+   * Rejects once closed.
+   */
+  ping(): Promise<void>;
   /** Waits for running transactions, then releases the backend. Later calls reject. */
   close(): Promise<void>;
+}
+
+/** Why a backend reran a transaction: all are transient, and the rerun is safe. */
+export type StoreRetryReason = 'deadlock' | 'serialization' | 'duplicate_send' | 'busy';
+
+/** Hooks a backend calls so the server can count what happens below the domain (metrics). */
+export interface StoreObserver {
+  /** A transaction is about to be rerun. */
+  onRetry?(reason: StoreRetryReason): void;
 }

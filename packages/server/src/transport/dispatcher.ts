@@ -35,6 +35,8 @@ export interface Session {
   /** When the token expires (ms since the epoch). */
   expiresAt: number;
   limiter: TokenBucket;
+  /** This session's lines (bound to its account and device); absent: the dispatcher's logger. */
+  logger?: Logger;
 }
 
 export interface DispatcherOptions {
@@ -60,27 +62,27 @@ export function createDispatcher(options: DispatcherOptions): Dispatch {
         tokenExpiresAt: session.expiresAt,
       };
     },
-    [ClientEvent.PULL]: async (session, payload) => {
+    [ClientEvent.PULL]: (session, payload) => metrics.time(metrics.pullSeconds, async () => {
       const request = parseOrThrow(pullRequestSchema, payload, 'sync:pull request');
-      metrics.pulls++;
+      metrics.pulls.inc();
       return pull(ctx.store, session.accountId, request, options.pull);
-    },
-    [ClientEvent.PUSH]: async (session, payload) => {
+    }),
+    [ClientEvent.PUSH]: (session, payload) => metrics.time(metrics.pushSeconds, async () => {
       const request = parseOrThrow(pushRequestSchema, payload, 'sync:push request');
-      metrics.pushes++;
+      metrics.pushes.inc();
       return push(ctx, session.accountId, request);
-    },
+    }),
     [ClientEvent.MESSAGE_SEND]: async (session, payload) => {
       const request = parseOrThrow(sendMessageRequestSchema, payload, 'message:send request');
-      const message = await ingestMessage(ctx, {
+      const message = await metrics.time(metrics.messageSeconds.labels('device'), () => ingestMessage(ctx, {
         senderId: session.accountId,
         conversation: parseConversationId(request.conversationId),
         clientMessageId: request.clientMessageId,
         text: request.text,
         ...(request.messageType === undefined ? {} : { messageType: request.messageType }),
         ...(request.serverExtension === undefined ? {} : { serverExtension: request.serverExtension }),
-      });
-      metrics.messages++;
+      }));
+      metrics.messages.inc();
       return { message };
     },
     [ClientEvent.MESSAGE_LIST]: async (session, payload) => {
@@ -92,7 +94,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatch {
   return async (session, event, payload) => {
     try {
       if (!session.limiter.take()) {
-        metrics.rateLimited++;
+        metrics.rateLimited.labels('session').inc();
         throw new ConvSyncError(ErrorCode.RATE_LIMITED, 'rate limited: too many requests, slow down');
       }
       const handler = Object.hasOwn(handlers, event) ? handlers[event] : undefined;
@@ -101,15 +103,16 @@ export function createDispatcher(options: DispatcherOptions): Dispatch {
     } catch (thrown) {
       const error = ConvSyncError.from(thrown);
       metrics.error(error.code);
+      const log = session.logger ?? logger;
       if (error.code === ErrorCode.INTERNAL) {
-        logger.log('error', 'request failed', {
+        log.log('error', 'request failed', {
           event: String(event).slice(0, 100),
           accountId: session.accountId,
           error: thrown instanceof Error ? thrown.stack ?? thrown.message : String(thrown),
         });
         return { ok: false, error: { code: ErrorCode.INTERNAL, desc: 'internal server error' } };
       }
-      logger.log('debug', 'request refused', { event: String(event).slice(0, 100), accountId: session.accountId, code: error.code });
+      log.log('debug', 'request refused', { event: String(event).slice(0, 100), accountId: session.accountId, code: error.code });
       return { ok: false, error: error.toWire() };
     }
   };

@@ -1,13 +1,17 @@
 /**
- * Plain HTTP on the socket.io port: `GET /healthz`, `GET /metrics` (Prometheus text), and — only
- * when the server runs with `dev: true` — `POST /dev/token {accountId}` for the demo's sign-in.
+ * Plain HTTP on the socket.io port: `GET /healthz` (liveness: the process serves HTTP),
+ * `GET /readyz` (readiness: the store and Redis answer, not draining; `health.ts`), `GET /metrics`
+ * (Prometheus text), and — only when the server runs with `dev: true` — `POST /dev/token
+ * {accountId}` for the demo's sign-in.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConvSyncError, ErrorCode, isValidId } from '@convsync/protocol';
+import type { Readiness } from '../health.js';
 import type { Metrics } from '../metrics.js';
 
 export interface HttpDeps {
   metrics: Metrics;
+  readiness: Readiness;
   /** Present only in dev mode. */
   issueDevToken?: (accountId: string) => Promise<string>;
   /** CORS origins allowed for the dev endpoint (absent: all). */
@@ -41,8 +45,18 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
       send(res, 200, { status: 'ok' });
       return;
     }
+    if (req.method === 'GET' && path === '/readyz') {
+      deps.readiness.check().then(
+        (report) => send(res, report.status === 'ready' ? 200 : 503, report),
+        (error: unknown) => send(res, 503, { status: 'unready', down: [], errors: { readiness: String(error) } }),
+      );
+      return;
+    }
     if (req.method === 'GET' && path === '/metrics') {
-      send(res, 200, deps.metrics.render(), 'text/plain; version=0.0.4');
+      deps.metrics.render().then(
+        (text) => send(res, 200, text, deps.metrics.contentType),
+        () => send(res, 500, { code: ErrorCode.INTERNAL, desc: 'metrics could not be rendered' }),
+      );
       return;
     }
     if (path === '/dev/token' && deps.issueDevToken !== undefined) {

@@ -40,6 +40,8 @@ export interface RedisAdapterOptions {
   /** Force the classic (`false`) or sharded (`true`) adapter; default: sharded on Redis 7 and later. */
   sharded?: boolean;
   logger?: Logger;
+  /** Called for each publish Redis refused or could not take (counted as a metric). */
+  onPublishFailed?: (error: unknown) => void;
 }
 
 export interface RedisAdapterHandle {
@@ -54,6 +56,8 @@ export interface RedisAdapterHandle {
   onRecovered(listener: (what: 'subscription' | 'publishing') => void): void;
   /** Whether a publish can be sent right now. */
   publishing(): boolean;
+  /** Resolves when both connections (publishing, subscribing) answer a PING; names the one that did not. */
+  ping(): Promise<void>;
   /** Closes both connections. */
   close(): Promise<void>;
 }
@@ -77,6 +81,8 @@ export async function openRedisAdapter(options: RedisAdapterOptions): Promise<Re
     throw error;
   }
   const sharded = options.sharded ?? majorVersion(await pub.info('server')) >= 7;
+  const onPublishFailed = options.onPublishFailed;
+  if (onPublishFailed !== undefined) observePublishes(pub, onPublishFailed);
   const prefix = options.channelPrefix ?? 'convsync';
   const adapter = sharded
     ? createShardedAdapter(pub, sub, { channelPrefix: prefix })
@@ -112,12 +118,36 @@ export async function openRedisAdapter(options: RedisAdapterOptions): Promise<Re
     sharded,
     onRecovered: (listener) => listeners.push(listener),
     publishing: () => pub.status === 'ready',
+    ping: async () => {
+      // A connection that is not ready would queue the PING (the subscriber) or refuse it: say so at once.
+      const probes = ([['publishing', pub], ['subscribing', sub]] as const).map(async ([name, client]) => {
+        if (client.status !== 'ready') throw new Error(`redis ${name} connection ${client.status}`);
+        await client.ping();
+      });
+      const failed = (await Promise.allSettled(probes)).find((result) => result.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+    },
     close: async () => {
       await Promise.allSettled([pub.quit(), sub.quit()]);
       pub.disconnect();
       sub.disconnect();
     },
   };
+}
+
+/**
+ * Reports every PUBLISH / SPUBLISH of `pub` that rejects (Redis away: the publishing connection
+ * does not queue). The adapter sends them and lets them fail silently; the result is unchanged.
+ */
+function observePublishes(pub: Redis, onFailed: (error: unknown) => void): void {
+  for (const name of ['publish', 'spublish'] as const) {
+    const send = pub[name].bind(pub) as (...args: unknown[]) => Promise<unknown>;
+    const observed = (...args: unknown[]): Promise<unknown> => send(...args).catch((error: unknown) => {
+      onFailed(error);
+      throw error;
+    });
+    Object.assign(pub, { [name]: observed });
+  }
 }
 
 type Positions = (owners: readonly string[]) => Promise<[number, number][]>;

@@ -18,8 +18,8 @@ import {
 } from '@convsync/protocol';
 import type { Server as SocketServer, Socket } from 'socket.io';
 import type { TokenService } from '../auth.js';
-import type { Logger } from '../logger.js';
-import type { Metrics } from '../metrics.js';
+import { childLogger, type Logger } from '../logger.js';
+import { refusalReason, type Metrics } from '../metrics.js';
 import type { Dispatch, Session } from './dispatcher.js';
 import { accountRoom, type StreamHub } from './hub.js';
 import { TokenBucket, type RateLimitOptions } from './rate-limit.js';
@@ -80,14 +80,17 @@ async function authenticate(deps: SessionDeps, auth: unknown): Promise<Session> 
 /** Installs the handshake middleware and the per-socket handlers. */
 export function attachSockets(io: SocketServer, deps: SessionDeps): void {
   io.use((socket, next) => {
+    const handshakeTimer = deps.metrics.handshakeSeconds.startTimer();
     authenticate(deps, socket.handshake.auth).then(
       (session) => {
+        handshakeTimer({ outcome: 'accepted' });
         (socket.data as { session?: Session }).session = session;
         next();
       },
       (thrown: unknown) => {
         const error = ConvSyncError.from(thrown, ErrorCode.AUTH_FAILED);
-        deps.metrics.authFailures++;
+        handshakeTimer({ outcome: 'refused' });
+        deps.metrics.handshakesRefused.labels(refusalReason(error.code)).inc();
         deps.logger.log('info', 'handshake refused', { code: error.code, desc: error.desc, address: socket.handshake.address });
         next(connectError(error));
       },
@@ -101,11 +104,13 @@ export function attachSockets(io: SocketServer, deps: SessionDeps): void {
       return;
     }
     void socket.join(accountRoom(session.accountId));
-    deps.metrics.connections++;
-    deps.metrics.connectionsTotal++;
-    deps.logger.log('debug', 'socket connected', { accountId: session.accountId, deviceId: session.deviceId });
+    deps.metrics.connections.inc();
+    deps.metrics.connectionsTotal.inc();
+    const log = childLogger(deps.logger, { accountId: session.accountId, deviceId: session.deviceId, socketId: socket.id });
+    session.logger = log;
+    log.log('debug', 'socket connected', { address: socket.handshake.address });
     const cancelExpiry = expiryTimer(session.expiresAt, deps.now, () => {
-      deps.logger.log('info', 'token expired: closing socket', { accountId: session.accountId });
+      log.log('info', 'token expired: closing socket');
       socket.disconnect(true);
     });
     socket.onAny((event: unknown, ...args: unknown[]) => {
@@ -116,9 +121,10 @@ export function attachSockets(io: SocketServer, deps: SessionDeps): void {
         ack?.(answer);
       });
     });
-    socket.on('disconnect', () => {
+    socket.on('disconnect', (reason) => {
       cancelExpiry();
-      deps.metrics.connections--;
+      deps.metrics.connections.dec();
+      log.log('debug', 'socket disconnected', { reason });
     });
   });
 }
@@ -153,13 +159,14 @@ export async function openInProcessSession(
     deviceId: options.deviceId,
     expiresAt: verified.expiresAt,
     limiter: new TokenBucket(deps.rateLimit, deps.now),
+    logger: childLogger(deps.logger, { accountId: verified.accountId, deviceId: options.deviceId, inProcess: true }),
   };
   const unsubscribes = new Set<() => void>();
   let closed = false;
   let cancelExpiry = (): void => undefined;
   let unregister = (): void => undefined;
-  deps.metrics.connections++;
-  deps.metrics.connectionsTotal++;
+  deps.metrics.connections.inc();
+  deps.metrics.connectionsTotal.inc();
   const close = (): void => {
     if (closed) return;
     closed = true;
@@ -167,7 +174,7 @@ export async function openInProcessSession(
     unregister();
     for (const unsubscribe of unsubscribes) unsubscribe();
     unsubscribes.clear();
-    deps.metrics.connections--;
+    deps.metrics.connections.dec();
   };
   unregister = options.onClose?.(close) ?? unregister;
   cancelExpiry = expiryTimer(session.expiresAt, deps.now, close);
