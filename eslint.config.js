@@ -59,6 +59,9 @@ export default defineConfig(
     'packages/demo/public/',
     'bench/results/',
     'tmp/',
+    // The consumer test's scratch-app files: checked by tsc and run inside that app, against the
+    // packed packages (test/consumer/run.mjs), not against the workspace sources.
+    'test/consumer/app/',
     // Scratch files (measurements, profiles) that never get committed.
     '**/*.tmp.{ts,js,mjs}',
   ]),
