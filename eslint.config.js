@@ -5,7 +5,8 @@
  * It keeps the house rules that the compiler cannot — docs/ARCHITECTURE.md, "Packages and arrows"
  * and "Rules the code keeps": the package boundaries (no deep imports across packages, no import
  * cycles, the dependency arrows demo → engine → protocol ← server), type-only imports marked, and
- * the promise bugs that lose errors (floating or misused promises). Rules are chosen for the bugs they catch; style is left to the reader.
+ * the promise bugs that lose errors (floating or misused promises). Rules are chosen for the bugs
+ * they catch; style is left to the reader.
  *
  * Type-aware rules use typescript-eslint's project service: each file is checked with the nearest
  * tsconfig.json that includes it (a package's own, or the root one for scripts and config files).
