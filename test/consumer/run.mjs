@@ -16,8 +16,15 @@
  *    answers `--version` and `--help`, and starts, serves /healthz and stops on SIGTERM.
  *
  * Any failed step fails the run (exit 1). The scratch folder is removed afterwards unless
- * CONVSYNC_KEEP_CONSUMER=1. better-sqlite3 compiles from source where no prebuilt binary exists:
- * npm_config_nodedir defaults to /usr when Debian's Node headers are there.
+ * CONVSYNC_KEEP_CONSUMER=1.
+ *
+ * better-sqlite3 (the server's SQLite driver) is native. An app normally gets a prebuilt binary
+ * from its release downloads, which this machine cannot reach; compiling SQLite instead takes
+ * minutes on 2 busy cores. So the workspace's own build of the same better-sqlite3 version, for
+ * this Node ABI, is offered to its installer as a local prebuild (prebuild-install's
+ * `npm_config_better_sqlite3_local_prebuilds`) — the path a consumer with a download takes. If the
+ * scratch app resolves another version, it compiles from source (npm_config_nodedir defaults to
+ * /usr when Debian's Node headers are there).
  */
 import { spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -31,17 +38,22 @@ const root = join(here, '..', '..');
 const PACKAGES = ['protocol', 'engine', 'server'];
 const STEP_TIMEOUT_MS = 10 * 60_000;
 
+/** npm settings a machine may need for the scratch install (registry, proxy, cache, headers). */
+const KEPT_NPM_SETTINGS = new Set(['registry', 'cache', 'proxy', 'https_proxy', 'noproxy', 'strict_ssl', 'cafile', 'userconfig', 'nodedir']);
+
 /**
  * The environment of the scratch app's commands: the caller's, minus what pnpm and npm scripts
- * inject (npm_config_* settings, the `source` condition some runners put in NODE_OPTIONS), so the
- * app sees what a fresh shell would.
+ * inject (the workspace's package and lifecycle variables, its prefix, the `source` condition some
+ * runners put in NODE_OPTIONS), so the app sees what a fresh shell would.
  * @returns {NodeJS.ProcessEnv}
  */
 function cleanEnv() {
   /** @type {NodeJS.ProcessEnv} */
   const env = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (/^npm_/i.test(key) || key === 'NODE_OPTIONS' || key === 'PNPM_SCRIPT_SRC_DIR' || key === 'INIT_CWD') continue;
+    const npmSetting = /^npm_config_(.+)$/i.exec(key)?.[1]?.toLowerCase();
+    if (npmSetting !== undefined ? !KEPT_NPM_SETTINGS.has(npmSetting) : /^(npm_|pnpm_)/i.test(key)) continue;
+    if (key === 'NODE_OPTIONS' || key === 'INIT_CWD' || key.startsWith('PNPM_')) continue;
     env[key] = value;
   }
   const nodedir = process.env.npm_config_nodedir ?? (existsSync('/usr/include/node/node.h') ? '/usr' : undefined);
@@ -101,6 +113,24 @@ function check(condition, message) {
 /** @param {string} path @returns {Promise<any>} */
 async function readJson(path) {
   return JSON.parse(await readFile(path, 'utf8'));
+}
+
+/**
+ * Packs the workspace's compiled better-sqlite3 as the prebuild file its installer looks for;
+ * returns the folder, or undefined when there is no such build.
+ * @param {string} into
+ * @returns {Promise<string | undefined>}
+ */
+async function localSqlitePrebuild(into) {
+  const packageDir = join(root, 'packages', 'server', 'node_modules', 'better-sqlite3');
+  const binary = join(packageDir, 'build', 'Release', 'better_sqlite3.node');
+  if (!existsSync(binary)) return undefined;
+  const { version } = await readJson(join(packageDir, 'package.json'));
+  // glibc naming (no libc suffix): on musl the name does not match and the installer compiles.
+  const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+  await mkdir(into, { recursive: true });
+  await run('tar', ['czf', join(into, name), '-C', packageDir, 'build/Release/better_sqlite3.node'], { cwd: into });
+  return into;
 }
 
 /** A version from the workspace's installed tree, so the scratch app builds with the same tools. */
@@ -196,7 +226,10 @@ try {
       },
       devDependencies: { vite, typescript, '@types/node': typesNode },
     }, null, 2)}\n`);
-    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: app, env });
+    const prebuilds = await localSqlitePrebuild(join(work, 'prebuilds'));
+    const installEnv = prebuilds === undefined ? env : { ...env, npm_config_better_sqlite3_local_prebuilds: prebuilds };
+    // Compiling SQLite (no matching prebuild) can take many minutes on a busy machine.
+    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: app, env: installEnv, timeoutMs: 30 * 60_000 });
   });
 
   await step('(a) plain node: a server and two engines sync a conversation', async () => {
