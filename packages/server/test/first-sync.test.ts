@@ -12,8 +12,13 @@ import {
   type ConversationDoc,
   type UnreadTotals,
 } from '@convsync/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import pg from 'pg';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Harness, byId, localDoc, type Client } from './helpers.js';
+
+const PG_URL = process.env.CONVSYNC_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+const RUN = `fs${process.pid.toString(36)}${Date.now().toString(36)}`;
 
 const stamp = (wallMs: number) => formatStamp({ wallMs, counter: 0, deviceId: 'd1' });
 
@@ -139,5 +144,95 @@ describe('sync:pull order rank (the first-sync page)', () => {
       const answer = await alice.request(ClientEvent.PULL, request);
       expect(answer.ok ? 'accepted' : answer.error.code).toBe(ErrorCode.INVALID_PARAMETER);
     }
+  });
+});
+
+const PEERS = ['bob', 'carol', 'dan', 'erin'];
+
+const operation = fc.oneof(
+  fc.record({ kind: fc.constant('message' as const), peer: fc.constantFrom(...PEERS), own: fc.boolean() }),
+  fc.record({
+    kind: fc.constantFrom('stickTop' as const, 'mute' as const, 'group' as const, 'delete' as const, 'read' as const),
+    peer: fc.constantFrom(...PEERS),
+    flag: fc.boolean(),
+    group: fc.constantFrom('g1', 'g2'),
+  }),
+);
+type Operation = typeof operation extends fc.Arbitrary<infer T> ? T : never;
+
+/** A device's edit of alice's conversation with `peer`, made on the state it last pulled. */
+function edit(op: Exclude<Operation, { kind: 'message' }>, doc: ConversationDoc, wallMs: number): ConversationDoc {
+  const at = stamp(wallMs);
+  const lastTime = doc.lastMessage?.messageRefer.createTime ?? 0;
+  switch (op.kind) {
+    case 'stickTop': return { ...doc, stickTop: op.flag, clock: { ...doc.clock, stickTop: at } };
+    case 'mute': return { ...doc, mute: op.flag, clock: { ...doc.clock, mute: at } };
+    case 'group': return { ...doc, groups: [...doc.groups.filter((g) => g.groupId !== op.group), { groupId: op.group, member: op.flag, stamp: at }] };
+    case 'delete': return { ...doc, deletedBefore: Math.max(doc.deletedBefore, lastTime), clock: { ...doc.clock, deleted: at } };
+    default: return { ...doc, lastReadTime: Math.max(doc.lastReadTime, op.flag ? lastTime : 0) };
+  }
+}
+
+/** Plays `ops` on alice's account in rounds of up to three at once (three devices, and the peers' sends). */
+async function play(harness: Harness, database: string, ops: readonly Operation[]): Promise<void> {
+  const server = await harness.server({ database });
+  const devices = await Promise.all(['d1', 'd2', 'd3'].map((deviceId) => harness.client(server, 'alice', { deviceId })));
+  const first = devices[0] as Client;
+  await first.ok(ClientEvent.PUSH, { collection: 'conversations', rows: PEERS.map((peer) => ({ newDocumentState: localDoc(`alice|1|${peer}`) })) });
+  let wallMs = 100;
+  let sent = 0;
+  for (let start = 0; start < ops.length; start += 3) {
+    const state = byId((await first.pullAll()).documents);
+    await Promise.all(ops.slice(start, start + 3).map(async (op, i) => {
+      if (op.kind === 'message') {
+        sent++;
+        await server.sendMessage(op.own
+          ? { from: 'alice', conversationType: 1, targetId: op.peer, text: `to ${op.peer}`, clientMessageId: `m${sent}` }
+          : { from: op.peer, conversationType: 1, targetId: 'alice', text: `from ${op.peer}`, clientMessageId: `m${sent}` });
+        return;
+      }
+      const doc = state.get(`alice|1|${op.peer}`) as ConversationDoc;
+      wallMs += 1;
+      await (devices[i] as Client).ok(ClientEvent.PUSH, { collection: 'conversations', rows: [{ newDocumentState: edit(op, doc, wallMs) }] });
+    }));
+  }
+  // A new device's first page: the list's top and the totals a full pull of the log shows.
+  const reader = await harness.client(server, 'alice', { deviceId: 'fresh' });
+  const page = await firstPage(reader, 3);
+  const list = listOf(byId((await reader.pullAll()).documents).values());
+  expect(page.documents).toEqual(list.slice(0, 3));
+  expect(page.unread.total).toBe(unreadOf(list));
+  expect(unreadOfCells(page.unread.cells, { ignoreMuted: true })).toBe(unreadOf(list, { ignoreMuted: true }));
+  for (const group of ['g1', 'g2']) {
+    expect(unreadOfCells(page.unread.cells, { conversationGroupId: group })).toBe(unreadOf(list, { group }));
+    expect(unreadOfCells(page.unread.cells, { conversationGroupId: group, ignoreMuted: true })).toBe(unreadOf(list, { group, ignoreMuted: true }));
+  }
+  await harness.close();
+}
+
+describe('first-sync page: unread totals equal a recount after random edits, messages and reads', () => {
+  const harness = new Harness();
+  const admin = new pg.Pool({ connectionString: PG_URL, max: 2 });
+  admin.on('error', () => undefined);
+  const schemas: string[] = [];
+  afterEach(() => harness.close());
+  afterAll(async () => {
+    for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.end();
+  });
+
+  it('on SQLite', async () => {
+    await fc.assert(fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 30 }), (ops) => play(harness, ':memory:', ops)),
+      { numRuns: 15 });
+  });
+
+  it('on PostgreSQL, with concurrent writers', async () => {
+    await fc.assert(fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 30 }), async (ops) => {
+      const schema = `${RUN}_${schemas.length}`;
+      schemas.push(schema);
+      const url = new URL(PG_URL);
+      url.searchParams.set('schema', schema);
+      await play(harness, url.toString(), ops);
+    }), { numRuns: 6 });
   });
 });
