@@ -7,10 +7,12 @@
  * PostgreSQL database both start, and a database newer than the code is refused (500, naming the
  * version). PostgreSQL runs for real (CONVSYNC_TEST_PG), each test in its own database.
  */
+import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { ClientEvent, ErrorCode, unreadOfCells, type ConversationDoc, type UnreadTotals } from '@convsync/protocol';
@@ -133,6 +135,20 @@ describe('upgrade: SQLite', () => {
     } finally {
       db.close();
     }
+  });
+
+  it('lets two processes opening one first-release file at once both migrate it, each migration applied once', async () => {
+    const file = copyOfFixture();
+    const child = join(FIXTURES, '..', 'migrate-sqlite-child.ts');
+    const startAt = String(Date.now() + 1500);
+    const runs = await Promise.all([0, 1].map(() =>
+      promisify(execFile)(process.execPath, ['--conditions=source', '--import', 'tsx', child, file, startAt])));
+    const applied = runs.map((run) => JSON.parse(run.stdout) as number[]);
+    expect(applied.flat().sort()).toEqual([1, 2]);
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    expect(db.prepare('SELECT count(*) AS n FROM unread_totals').get()).toEqual({ n: 4 });
+    db.close();
   });
 
   it('refuses a file a newer release migrated, naming its version, and leaves it untouched', async () => {
