@@ -2,10 +2,11 @@
 /**
  * One flat config for the whole workspace (`pnpm lint` = `eslint --max-warnings 0 .`).
  *
- * It keeps the house rules that the compiler cannot: the package boundaries of DESIGN.md (no deep
- * imports across packages, no import cycles, the dependency arrows demo → engine → protocol ←
- * server), type-only imports marked, and the promise bugs that lose errors (floating or misused
- * promises). Rules are chosen for the bugs they catch; style is left to the reader.
+ * It keeps the house rules that the compiler cannot — docs/ARCHITECTURE.md, "Packages and arrows"
+ * and "Rules the code keeps": the package boundaries (no deep imports across packages, no import
+ * cycles, the dependency arrows demo → engine → protocol ← server), type-only imports marked, and
+ * the promise bugs that lose errors (floating or misused promises). Rules are chosen for the bugs
+ * they catch; style is left to the reader.
  *
  * Type-aware rules use typescript-eslint's project service: each file is checked with the nearest
  * tsconfig.json that includes it (a package's own, or the root one for scripts and config files).
@@ -59,6 +60,9 @@ export default defineConfig(
     'packages/demo/public/',
     'bench/results/',
     'tmp/',
+    // The consumer test's scratch-app files: checked by tsc and run inside that app, against the
+    // packed packages (test/consumer/run.mjs), not against the workspace sources.
+    'test/consumer/app/',
     // Scratch files (measurements, profiles) that never get committed.
     '**/*.tmp.{ts,js,mjs}',
   ]),
@@ -91,7 +95,7 @@ export default defineConfig(
       ],
     },
     rules: {
-      // Boundaries (STYLE "Boundaries enforced by tooling").
+      // Boundaries (docs/ARCHITECTURE.md "Rules the code keeps").
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
       'import-x/no-self-import': 'error',
       'import-x/no-relative-packages': 'error',
@@ -134,7 +138,7 @@ export default defineConfig(
     },
   },
 
-  // The dependency arrows of DESIGN.md: demo → engine → protocol ← server; nothing imports the
+  // The dependency arrows of docs/ARCHITECTURE.md: demo → engine → protocol ← server; nothing imports the
   // demo or the server at runtime (tests and benchmarks may start a server).
   {
     files: ['packages/protocol/src/**'],
@@ -158,7 +162,7 @@ export default defineConfig(
     }]),
   },
   {
-    // STYLE "Thin handlers": domain code does not import socket.io; only src/transport does.
+    // Thin handlers (docs/ARCHITECTURE.md): domain code does not import socket.io; only src/transport does.
     files: ['packages/server/src/{sync,messages,store}/**'],
     rules: restrictImports([{
       group: ['@convsync/engine', '@convsync/demo', 'rxdb', 'rxdb/*', 'dexie', 'socket.io', '@socket.io/*'],
@@ -174,7 +178,7 @@ export default defineConfig(
   },
 
   // Library code reports through errors, observables and the server's structured logger; a
-  // console line is where an error goes to be lost (STYLE "What to avoid").
+  // console line is where an error goes to be lost (docs/ARCHITECTURE.md "Rules the code keeps").
   {
     files: ['packages/{protocol,engine,server}/src/**'],
     rules: { 'no-console': 'error' },

@@ -4,7 +4,9 @@
  * JSON lines to stderr, and shuts down gracefully on SIGTERM/SIGINT (stop accepting, close the
  * sockets, wait for running transactions, close the store).
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { PROTOCOL_VERSION } from '@convsync/protocol';
 import { pinoLogger, type LogLevel } from './logger.js';
 import { startServer } from './server.js';
 
@@ -25,7 +27,8 @@ Usage: convsync-server [options]
   --dev             enable POST /dev/token {accountId} for demos    env CONVSYNC_DEV=1
   --log-level <l>   debug | info | warn | error | silent            env CONVSYNC_LOG_LEVEL
                     (default info; JSON lines on stderr)
-  --help            this text
+  --version, -v     print the version and the wire protocol version
+  --help, -h        this text
 
 HTTP on the same port: GET /healthz (liveness), GET /readyz (readiness: the database
 and Redis answer; 503 names what is down), GET /metrics (Prometheus).
@@ -34,6 +37,14 @@ Tokens for development: start with --dev and POST /dev/token, e.g.
 `;
 
 const LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error', 'silent'];
+
+/** The package's own version: src/cli.ts and dist/cli.js both sit one level below package.json. */
+function packageVersion(): string {
+  const manifest: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const version = typeof manifest === 'object' && manifest !== null && 'version' in manifest ? manifest.version : undefined;
+  if (typeof version !== 'string') throw new Error('package.json has no version');
+  return version;
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -47,12 +58,17 @@ async function main(): Promise<void> {
       origin: { type: 'string', multiple: true },
       dev: { type: 'boolean' },
       'log-level': { type: 'string' },
-      help: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
     },
     strict: true,
   });
   if (values.help === true) {
     process.stdout.write(HELP);
+    return;
+  }
+  if (values.version === true) {
+    process.stdout.write(`convsync-server ${packageVersion()} (wire protocol ${PROTOCOL_VERSION})\n`);
     return;
   }
   const env = process.env;

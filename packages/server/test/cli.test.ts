@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,5 +109,25 @@ describe('command line', () => {
     children.push(pg.child);
     expect(await pg.exited).toBe(1);
     expect(JSON.stringify(pg.lines)).toMatch(/PostgreSQL store could not start/);
+  });
+
+  it('answers --version and -v with the package version and the wire protocol version, without starting', async () => {
+    const manifest = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-v']) {
+      const running = run([flag]);
+      children.push(running.child);
+      let out = '';
+      running.child.stdout?.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+      expect(await running.exited).toBe(0);
+      expect(out).toBe(`convsync-server ${manifest.version} (wire protocol ${PROTOCOL_VERSION})\n`);
+      expect(running.lines).toEqual([]);
+    }
+  });
+
+  it('refuses an unknown flag with a clear error and exit status 1', async () => {
+    const running = run(['--no-such-flag']);
+    children.push(running.child);
+    expect(await running.exited).toBe(1);
+    expect(JSON.stringify(running.lines)).toMatch(/no-such-flag/);
   });
 });
