@@ -82,6 +82,9 @@ describe.skipIf(!browserAvailable)('tabs of one browser profile', () => {
     await t2.locator('[data-action="groups"]').click();
     await t2.getByRole('checkbox', { name: 'Friends' }).check();
     await t2.getByRole('button', { name: 'Done' }).click();
+    await t2.locator('[data-action="groups"]').waitFor();
+    // No tab shows bob's conversation when his message comes (an open conversation reads it at once).
+    await row(t2, 'tia|1|carol').getByRole('link').click();
     await server.sendMessage({ from: 'bob', conversationType: P2P, targetId: 'tia', text: 'Also: coffee?' });
     for (const page of [t1, t3, other.page]) {
       await page.locator('[data-filter^="group-"]', { hasText: 'Friends' }).locator('.chip-count', { hasText: '1' }).waitFor({ timeout: 30_000 });
@@ -115,12 +118,28 @@ describe.skipIf(!browserAvailable)('tabs of one browser profile', () => {
     await row(follower, 'uma|1|dan').getByRole('link').click();
     const texts = Array.from({ length: 6 }, (_, i) => `Handover ${i}`);
     for (const text of texts.slice(0, 3)) await send(follower, text);
+    // The follower's sync status over time: after the handover it is its own sync's, which starts
+    // offline and says 'synced' once it is connected and caught up.
+    await follower.evaluate(() => {
+      const states: [number, string][] = [];
+      (window as unknown as { __syncStates: [number, string][] }).__syncStates = states;
+      const status = document.querySelector('.sync-status');
+      if (status === null) throw new Error('no sync status');
+      new MutationObserver(() => states.push([Date.now(), status.getAttribute('data-state') ?? ''])).observe(status, { attributes: true, attributeFilter: ['data-state'] });
+    });
     const closedAt = Date.now();
     await leader.close({ runBeforeUnload: false });
     for (const text of texts.slice(3)) await send(follower, text);
     await follower.locator('[data-action="pin"]').click();
     await waitForRow(other.page, 'uma|1|dan', { pinned: 'true', unread: '0' }, 30_000);
     await row(other.page, 'uma|1|dan').locator('.row-preview', { hasText: 'You: Handover 5' }).waitFor({ timeout: 30_000 });
+    const syncedAgainAt = await follower.waitForFunction(() => {
+      const states = (window as unknown as { __syncStates: [number, string][] }).__syncStates;
+      const left = states.findIndex(([, state]) => state !== 'synced');
+      const back = left < 0 ? undefined : states.slice(left).find(([, state]) => state === 'synced');
+      return back === undefined ? false : back[0];
+    }, undefined, { timeout: 30_000 });
+    console.info(`tabs (Chromium): handover, from closing the leading tab to the next one connected and caught up: ${Number(await syncedAgainAt.jsonValue()) - closedAt} ms`);
     console.info(`tabs (Chromium): from closing the leading tab to its follower's send and pin showing on another device: ${Date.now() - closedAt} ms`);
     await follower.locator('.message[data-state="succeeded"]', { hasText: 'Handover 5' }).waitFor({ timeout: 30_000 });
     for (const text of texts) expect(await countInHistory(other.page, 'uma|1|dan', text)).toBe(1);
