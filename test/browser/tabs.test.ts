@@ -145,6 +145,30 @@ describe.skipIf(!browserAvailable)('tabs of one browser profile', () => {
     for (const text of texts) expect(await countInHistory(other.page, 'uma|1|dan', text)).toBe(1);
   });
 
+  it('the tab talking to the server crashes: the next tab takes over and delivers what was pending', async () => {
+    const { server } = suite;
+    await server.upsertUser({ accountId: 'fay', name: 'Fay Moss' });
+    await server.sendMessage({ from: 'fay', conversationType: P2P, targetId: 'wes', text: 'Ping' });
+    const profile = await suite.openDevice({ accountId: 'wes' });
+    const leader = profile.page;
+    await waitForSyncState(leader, 'synced');
+    const follower = await openTab(profile);
+    const other = await suite.openDevice({ accountId: 'wes' });
+    for (const page of [follower, other.page]) await waitForRow(page, 'wes|1|fay', { unread: '1' });
+    await row(follower, 'wes|1|fay').getByRole('link').click();
+    // The renderer of the leading tab dies: no unload handler runs, only its Web Lock goes with it.
+    const cdp = await profile.context.newCDPSession(leader);
+    const crashedAt = Date.now();
+    const crashed = new Promise<void>((resolve) => leader.once('crash', () => resolve()));
+    // Page.crash answers nothing (its renderer is gone): wait for the page's crash event instead.
+    void cdp.send('Page.crash').catch(() => undefined);
+    await crashed;
+    await send(follower, 'After the crash');
+    await row(other.page, 'wes|1|fay').locator('.row-preview', { hasText: 'You: After the crash' }).waitFor({ timeout: 30_000 });
+    console.info(`tabs (Chromium): from the leading tab's crash to a follower's message showing on another device: ${Date.now() - crashedAt} ms`);
+    expect(await countInHistory(other.page, 'wes|1|fay', 'After the crash')).toBe(1);
+  });
+
   it('a tab opened offline works on the replica; its edits and sends go out once the profile is back', async () => {
     const { server } = suite;
     await server.upsertUser({ accountId: 'eve', name: 'Eve Stone' });
