@@ -8,6 +8,10 @@
  *   pnpm soak --json out.json also write the summary as JSON
  *   pnpm soak --engines 10    run 10 % of the runs with real engines in worker threads
  *                             (slower: each engine compiles and opens its replica)
+ *   pnpm soak --engines 100 --tabs 3
+ *                             each engine device is 3 engines sharing one replica, as the tabs
+ *                             of a browser profile (one elected to sync; the oldest tab closes
+ *                             and a new one opens every few operations)
  *
  * Each run draws a scenario from a random seed (2–5 devices of 1–3 accounts, user operations and
  * faults, server kills and crash points included) and checks every invariant of issue 4 after
@@ -30,6 +34,7 @@ const { values } = parseArgs({
     json: { type: 'string' },
     'max-ops': { type: 'string' },
     engines: { type: 'string' },
+    tabs: { type: 'string' },
   },
   strict: true,
 });
@@ -38,6 +43,8 @@ const maxRuns = values.seed !== undefined ? 1 : values.runs !== undefined ? Numb
 const deadline = minutes === undefined ? Number.POSITIVE_INFINITY : Date.now() + minutes * 60_000;
 const MIN_KILLS = 20;
 const enginePercent = Number(values.engines ?? 0);
+const tabs = values.tabs === undefined ? undefined : Number(values.tabs);
+if (tabs !== undefined && !(Number.isInteger(tabs) && tabs >= 1 && tabs <= 3)) throw new Error('--tabs must be 1 to 3 (RxDB allows 13 open collections per worker)');
 
 /** The figures of a run that the soak adds up. */
 const COUNTED = [
@@ -84,7 +91,7 @@ async function main(): Promise<void> {
       const withEngines = Math.random() * 100 < enginePercent;
       if (withEngines) totals.engineRuns++;
       const property = fc.asyncProperty(withEngines ? engineArbitrary : arbitrary, async (scenario) => {
-        const result = await (withEngines ? runEngineScenario : runScenario)(cluster, scenario);
+        const result = withEngines ? await runEngineScenario(cluster, scenario, tabs === undefined ? {} : { tabs }) : await runScenario(cluster, scenario);
         last ??= result;
         if (result.failures.length > 0 || result.crashes > 0) {
           throw new Error(`${result.failures.slice(0, 10).join('\n')}${result.crashes > 0 ? `\nserver crashed ${result.crashes} time(s)` : ''}`);
@@ -96,7 +103,7 @@ async function main(): Promise<void> {
       if (first.failed) {
         totals.failedRuns++;
         firstError = String(first.errorInstance);
-        console.log(`\nFAILED seed ${seed} (replay: pnpm soak --seed ${seed}${withEngines ? ' --engines 100' : ''})\n${firstError}\nshrinking…`);
+        console.log(`\nFAILED seed ${seed} (replay: pnpm soak --seed ${seed}${withEngines ? ` --engines 100${tabs === undefined ? '' : ` --tabs ${tabs}`}` : ''})\n${firstError}\nshrinking…`);
         const shrunk = await fc.check(property, { seed, numRuns: 1, timeout: 180_000, interruptAfterTimeLimit: 5 * 60_000 });
         const report = fc.defaultReportMessage(shrunk) ?? firstError;
         failures.push({ seed, report });

@@ -8,6 +8,12 @@ export interface EngineDeviceInit {
   storage: 'memory' | 'dexie';
   /** Added to Date.now() inside the worker: the device's clock is this far off. */
   skewMs: number;
+  /**
+   * Engines sharing the device's replica, as the tabs of one browser profile (default 1). With more
+   * than one, the replica is in memory, commands go to the tabs in turn, and every few commands
+   * the oldest tab closes (handing over if it leads) and a new one opens.
+   */
+  tabs?: number;
 }
 
 export type EngineCommand =

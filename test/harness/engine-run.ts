@@ -26,7 +26,12 @@ interface Context extends RunContext<EngineDevice> {
   failures: string[];
 }
 
-export async function runEngineScenario(cluster: Cluster, scenario: Scenario): Promise<RunResult> {
+export interface EngineRunOptions {
+  /** Engines per device sharing its replica, as browser tabs (see EngineDeviceInit.tabs). */
+  tabs?: number;
+}
+
+export async function runEngineScenario(cluster: Cluster, scenario: Scenario, options: EngineRunOptions = {}): Promise<RunResult> {
   const ctx: Context = {
     ...(await startRun(cluster, scenario, (run, account, index) => new EngineDevice({
       url: cluster.url,
@@ -34,6 +39,7 @@ export async function runEngineScenario(cluster: Cluster, scenario: Scenario): P
       deviceId: `r${run}e${index}`,
       storage: scenario.storages[index] ?? 'memory',
       skewMs: scenario.skews[index] ?? 0,
+      ...(options.tabs === undefined ? {} : { tabs: options.tabs }),
     }))),
     readTimes: [],
     failures: [],

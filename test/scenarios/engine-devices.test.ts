@@ -96,4 +96,15 @@ describe('engine devices in worker threads', () => {
       { seed, numRuns: 1, timeout: RUN_TIMEOUT - 20_000, verbose: 1, endOnFailure: true },
     );
   }, RUN_TIMEOUT);
+
+  it('seed 11 with three tabs per device: tabs sharing a replica converge, the oldest tab replaced every few operations', async () => {
+    await fc.assert(
+      fc.asyncProperty(scenarioArbitrary({ minOps: 8, maxOps: 20 }), async (scenario) => {
+        const result = await runEngineScenario(cluster, scenario, { tabs: 3 });
+        expect(result.failures).toEqual([]);
+        expect(result.crashes).toBe(0);
+      }),
+      { seed: 11, numRuns: 1, timeout: RUN_TIMEOUT - 20_000, verbose: 1, endOnFailure: true },
+    );
+  }, RUN_TIMEOUT);
 });

@@ -14,6 +14,11 @@ export interface EngineContext {
   readonly transport: Transport;
   /** True while the transport is online (session established). */
   readonly online$: Observable<boolean>;
+  /**
+   * Whether this engine is the one of its replica's tabs that talks to the server (always, without
+   * tabs): device-wide background writes (the unread snapshot) are the leader's.
+   */
+  readonly leading?: () => boolean;
   /** Reports a background failure (listener error, outbox trouble) without throwing anywhere. */
   reportError(error: unknown): void;
 }

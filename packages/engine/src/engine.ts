@@ -27,6 +27,7 @@ import {
   type MessageService,
   type Services,
 } from './services/index.js';
+import { newTabId, startTabs, tabNodeId, type Tabs } from './tabs/tabs.js';
 import { SocketIoTransport } from './transport/socket-io.js';
 import type { Transport } from './transport/transport.js';
 
@@ -67,10 +68,14 @@ export interface ConversationEngine {
 export async function createConversationEngine(input: ConversationEngineOptions): Promise<ConversationEngine> {
   const options = parseOptions(input);
   let replica: Replica;
+  const databaseName = options.databaseName ?? databaseNameFor(options.accountId, options.deviceId);
+  // Tabs of one browser profile share the replica; each has its own id (docs/ARCHITECTURE.md "Tabs").
+  const tabId = options.multiInstance ? newTabId() : undefined;
   try {
     replica = await openReplica({
-      name: options.databaseName ?? databaseNameFor(options.accountId, options.deviceId),
+      name: databaseName,
       storage: options.storage,
+      multiInstance: options.multiInstance,
       ...(options.indexedDB === undefined ? {} : { indexedDB: options.indexedDB, IDBKeyRange: options.IDBKeyRange }),
       ...(options.deviceId === undefined ? {} : { deviceId: options.deviceId }),
     });
@@ -83,6 +88,7 @@ export async function createConversationEngine(input: ConversationEngineOptions)
   const subscriptions: Subscription[] = [];
   let transport: Transport | undefined;
   let sync: Sync | undefined;
+  let tabs: Tabs | undefined;
   let services: Services | undefined;
   /** The last write of the clock offset; close() waits for it. */
   let metaWrite: Promise<void> = Promise.resolve();
@@ -103,11 +109,13 @@ export async function createConversationEngine(input: ConversationEngineOptions)
     const liveTransport = transport;
     // The handshake travels while the rest opens; the sync acts on it once the services are ready
     // (`held`), so nothing is written before the views follow the replica.
-    if (options.autoConnect) liveTransport.connect();
+    // With tabs, only the elected one connects (tabs/tab-sync.ts).
+    if (options.autoConnect && tabId === undefined) liveTransport.connect();
 
     const stored = await replica.getMeta(CLOCK_OFFSET_KEY);
     const clock = new EngineClock({
-      deviceId: replica.deviceId,
+      // Stamps unique per tab: two tabs stamping in one millisecond never produce the same stamp.
+      deviceId: tabId === undefined ? replica.deviceId : tabNodeId(replica.deviceId, tabId),
       now: options.now,
       offsetMs: typeof stored === 'number' && Number.isFinite(stored) ? stored : 0,
     });
@@ -118,13 +126,45 @@ export async function createConversationEngine(input: ConversationEngineOptions)
       clock.syncWithServer(deviceNow + state.clockOffsetMs, deviceNow);
       metaWrite = metaWrite.then(() => replica.setMeta(CLOCK_OFFSET_KEY, clock.offsetMs)).catch(reportError);
     }));
-    sync = startSync({ replica, transport: liveTransport, clock, reportError, held: true });
+    const startReplication = (): Sync => startSync({ replica, transport: liveTransport, clock, reportError, held: true });
+    if (tabId === undefined) sync = startReplication();
+    else {
+      tabs = startTabs({
+        tabId,
+        name: databaseName,
+        replica,
+        clock,
+        transport: liveTransport,
+        startSync: startReplication,
+        autoConnect: options.autoConnect,
+        requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+        reportError,
+      });
+      sync = tabs;
+    }
+    const liveTabs = tabs;
     // Online as the sync sees it: the services (the outbox) start sending only once it is released.
     const online$ = sync.online$.pipe(shareReplay({ bufferSize: 1, refCount: false }));
     subscriptions.push(online$.subscribe());
 
-    const ctx: EngineContext = { accountId: options.accountId, replica, clock, transport: liveTransport, online$, reportError };
+    const ctx: EngineContext = {
+      accountId: options.accountId,
+      replica,
+      clock,
+      transport: liveTabs?.transport ?? liveTransport,
+      online$,
+      reportError,
+      ...(liveTabs === undefined ? {} : { leading: () => liveTabs.leading }),
+    };
     services = createServices(ctx, sync);
+    if (liveTabs !== undefined) {
+      // What the leader's outbox did with any tab's message reaches every tab's onSendMessage.
+      const liveServices = services;
+      liveServices.messageService.on('onSendMessage', (message) => {
+        if (liveTabs.leading) liveTabs.relaySent(message);
+      });
+      subscriptions.push(liveTabs.sent$.subscribe((message) => liveServices.relaySendMessage(message)));
+    }
     await services.ready;
     sync.release();
 
@@ -140,8 +180,8 @@ export async function createConversationEngine(input: ConversationEngineOptions)
       conversationIdUtil: bindConversationIdUtil(options.accountId),
       syncState$: liveSync.syncState$,
       errors$: errors$.asObservable(),
-      disconnect: () => liveTransport.disconnect(),
-      connect: () => liveTransport.connect(),
+      disconnect: () => (liveTabs === undefined ? liveTransport.disconnect() : liveTabs.disconnect()),
+      connect: () => (liveTabs === undefined ? liveTransport.connect() : liveTabs.connect()),
       close() {
         closing ??= (async () => {
           await liveServices.dispose().catch(reportError);

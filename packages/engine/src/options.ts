@@ -44,6 +44,12 @@ export interface ConversationEngineOptions {
   autoConnect?: boolean;
   /** Request timeout of the socket.io transport (ms, default 10 s). */
   requestTimeoutMs?: number;
+  /**
+   * Several engines (the tabs of one browser profile) share this replica: one of them, elected,
+   * talks to the server for all (docs/ARCHITECTURE.md "Tabs"). Default: true for Dexie storage in
+   * a browser, false elsewhere (Node: one process, one engine).
+   */
+  multiInstance?: boolean;
 }
 
 export interface ParsedOptions {
@@ -59,6 +65,7 @@ export interface ParsedOptions {
   transport: ((context: TransportContext) => Transport) | undefined;
   autoConnect: boolean;
   requestTimeoutMs: number | undefined;
+  multiInstance: boolean;
 }
 
 function base64UrlDecode(text: string): string {
@@ -91,6 +98,12 @@ function isUrl(value: unknown): value is string {
   } catch {
     return false;
   }
+}
+
+/** A browser page or worker (not Node, even with an IndexedDB polyfill installed globally). */
+function inBrowser(): boolean {
+  const scope = globalThis as { document?: unknown; importScripts?: unknown };
+  return typeof scope.document === 'object' || typeof scope.importScripts === 'function';
 }
 
 function hasIndexedDb(): boolean {
@@ -152,6 +165,8 @@ export function parseOptions(input: unknown): ParsedOptions {
     throw invalidParameter("storage 'dexie' needs `indexedDB` and `IDBKeyRange` outside a browser (e.g. fake-indexeddb)");
   }
   if ((indexedDB === undefined) !== (keyRange === undefined)) throw invalidParameter('indexedDB and IDBKeyRange go together');
+  const multiInstance = options['multiInstance'];
+  if (multiInstance !== undefined && typeof multiInstance !== 'boolean') throw invalidParameter('multiInstance must be a boolean');
 
   return {
     urls,
@@ -166,5 +181,6 @@ export function parseOptions(input: unknown): ParsedOptions {
     transport: transport as ParsedOptions['transport'],
     autoConnect: (autoConnect) ?? true,
     requestTimeoutMs: timeout,
+    multiInstance: multiInstance ?? (storage === 'dexie' && indexedDB === undefined && inBrowser()),
   };
 }

@@ -11,6 +11,7 @@ import { ConversationView } from '../conversation/conversation-view.js';
 import { ManageGroupsDialog, useGroups } from '../groups/groups.js';
 import { showUnreadCount } from '../platform/badge.js';
 import type { Engine, SyncState } from '../session/engine.js';
+import { useSharedPaused } from '../session/paused.js';
 import type { Session } from '../session/session.js';
 import { SyncStatus, useBrowserOnline } from '../ui/sync-status.js';
 import { ConversationList } from './conversation-list.js';
@@ -57,7 +58,7 @@ export function Inbox(props: { engine: Engine; session: Session; onSignOut: () =
   const totalIgnoringMuted = useObservable<number>(mutedFilter, 0);
   const [selected, select] = useHashSelection();
   const [dialog, setDialog] = useState<'groups' | 'new-chat' | null>(null);
-  const [paused, setPaused] = useState(false);
+  const [paused, setPaused] = useSharedPaused();
   const [error, setError] = useState<string | null>(null);
 
   const badgeCount = ignoreMuted ? totalIgnoringMuted : total;

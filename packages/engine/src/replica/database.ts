@@ -108,8 +108,15 @@ export async function openReplica(options: ReplicaOptions): Promise<Replica> {
     };
     let deviceId = await getMeta(DEVICE_KEY);
     if (!isDeviceId(deviceId)) {
-      deviceId = options.deviceId ?? `d${randomToken(12)}`;
-      await setMeta(DEVICE_KEY, deviceId);
+      const fresh = options.deviceId ?? `d${randomToken(12)}`;
+      if (deviceId !== undefined) {
+        await setMeta(DEVICE_KEY, fresh);
+        deviceId = fresh;
+      } else {
+        // Two tabs opening a new replica at once: the first id stored is the device's, for both.
+        deviceId = await database.insertLocal(DEVICE_KEY, { value: fresh }).then(() => fresh, async () => getMeta(DEVICE_KEY));
+        if (!isDeviceId(deviceId)) throw new ConvSyncError(ErrorCode.INTERNAL, 'the replica holds no valid device id');
+      }
     }
     return {
       database,

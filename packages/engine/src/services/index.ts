@@ -24,7 +24,7 @@ import { createConversationService, type ConversationService } from './conversat
 import type { ServiceCore } from './core.js';
 import { createConversationGroupService, type ConversationGroupService } from './group-service.js';
 import { createMessageService, type MessageService } from './message-service.js';
-import type { ConversationGroupListeners, ConversationListeners, MessageListeners } from './types.js';
+import type { ConversationGroupListeners, ConversationListeners, Message, MessageListeners } from './types.js';
 
 export type {
   Conversation,
@@ -64,6 +64,8 @@ export interface Services {
   readonly ready: Promise<void>;
   /** Stops the views, events and outbox worker (waits for a send in flight). */
   dispose(): Promise<void>;
+  /** Fires onSendMessage for a message another tab's outbox reported (tabs/tab-sync.ts). */
+  relaySendMessage(message: Message): void;
 }
 
 const CONVERSATION_EVENTS: (keyof ConversationListeners)[] = [
@@ -81,7 +83,13 @@ export function createServices(ctx: EngineContext, sync: SyncEvents, options: Se
   const onError = (error: unknown): void => ctx.reportError(error);
   const index = new UnreadIndex(ctx.replica.conversations, {
     onError,
-    snapshots: { get: (key) => ctx.replica.getMeta(key), set: (key, value) => ctx.replica.setMeta(key, value) },
+    // With tabs, every tab keeps the index but only the leader writes its snapshot (one writer),
+    // and a start always checks the snapshot against the replica (another tab may have crashed).
+    snapshots: {
+      get: (key) => ctx.replica.getMeta(key),
+      set: (key, value) => (ctx.leading?.() === false ? Promise.resolve() : ctx.replica.setMeta(key, value)),
+    },
+    ...(ctx.leading === undefined ? {} : { trustCleanClose: false }),
     ...(options.unreadSnapshotDelayMs === undefined ? {} : { snapshotDelayMs: options.unreadSnapshotDelayMs }),
   });
   const local = new LocalState(ctx.replica, ctx.accountId);
@@ -120,6 +128,7 @@ export function createServices(ctx: EngineContext, sync: SyncEvents, options: Se
     conversationGroupService,
     messageService,
     ready: core.ready,
+    relaySendMessage: (message) => core.messageEvents.emit('onSendMessage', message),
     async dispose() {
       if (disposed) return;
       disposed = true;

@@ -68,6 +68,8 @@ export class OutboxWorker {
         this.kick();
       }
     });
+    // A message written by another engine on this replica (another tab) is delivered too.
+    this.#subscription.add(core.ctx.replica.outbox.insert$.subscribe(() => this.kick()));
   }
 
   /** Starts a drain (or asks the running one to look again). */

@@ -38,6 +38,11 @@ export interface UnreadIndexOptions {
   snapshots?: SnapshotStore;
   /** How long after a change the snapshot is written (ms, default 2000). */
   snapshotDelayMs?: number;
+  /**
+   * Whether a snapshot marked closed is exact (default true). Not with several engines on one
+   * replica (tabs): one closing says nothing of the others.
+   */
+  trustCleanClose?: boolean;
 }
 
 const SNAPSHOT_VERSION = 1;
@@ -135,7 +140,7 @@ export class UnreadIndex {
   async #load(): Promise<void> {
     const store = this.#options.snapshots;
     const snapshot = await store?.get(SNAPSHOT_KEY).catch(() => undefined);
-    const wasOpen = (await store?.get(OPEN_KEY).catch(() => true)) !== false;
+    const wasOpen = this.#options.trustCleanClose === false || (await store?.get(OPEN_KEY).catch(() => true)) !== false;
     // Set before any change can happen (replication and calls start after `ready`).
     await store?.set(OPEN_KEY, true).catch((error: unknown) => this.#options.onError(error));
     if (typeof snapshot === 'object' && snapshot !== null) {
