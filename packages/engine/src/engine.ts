@@ -10,12 +10,13 @@
 import { Subject, shareReplay, type Observable, type Subscription } from 'rxjs';
 import {
   ConvSyncError,
+  ErrorCode,
   conversationIdUtil as bindConversationIdUtil,
   type ConversationIdUtil,
 } from '@convsync/protocol';
 import { EngineClock } from './clock.js';
 import type { EngineContext } from './context.js';
-import { parseOptions, type ConversationEngineOptions } from './options.js';
+import { accountOfToken, parseOptions, type ConversationEngineOptions } from './options.js';
 import { databaseNameFor, openReplica } from './replica/database.js';
 import type { Replica } from './replica/types.js';
 import type { SyncState } from './replication/sync-events.js';
@@ -28,6 +29,8 @@ import {
   type Services,
 } from './services/index.js';
 import { SocketIoTransport } from './transport/socket-io.js';
+import { startTokenRenewal } from './transport/token-renewal.js';
+import { TokenSource } from './transport/token-source.js';
 import type { Transport } from './transport/transport.js';
 
 const CLOCK_OFFSET_KEY = 'clockOffsetMs';
@@ -66,10 +69,25 @@ export interface ConversationEngine {
  */
 export async function createConversationEngine(input: ConversationEngineOptions): Promise<ConversationEngine> {
   const options = parseOptions(input);
+  const errors$ = new Subject<ConvSyncError>();
+  const reportError = (error: unknown): void => errors$.next(ConvSyncError.from(error));
+  const tokens = new TokenSource({
+    token: options.token,
+    accountId: options.accountId,
+    retry: options.tokenRetry,
+    report: reportError,
+    accountOf: accountOfToken,
+  });
+  // A provider without `accountId`: its first token names the account (and opens the first session).
+  const firstToken = typeof options.token === 'string' ? options.token
+    : options.accountId === undefined ? await tokens.first() : '';
+  const accountId = options.accountId ?? accountOfToken(firstToken);
+  if (accountId === undefined) throw new ConvSyncError(ErrorCode.AUTH_FAILED, 'the token names no account (no JWT `sub`): pass accountId');
+  tokens.accountId = accountId;
   let replica: Replica;
   try {
     replica = await openReplica({
-      name: options.databaseName ?? databaseNameFor(options.accountId, options.deviceId),
+      name: options.databaseName ?? databaseNameFor(accountId, options.deviceId),
       storage: options.storage,
       ...(options.indexedDB === undefined ? {} : { indexedDB: options.indexedDB, IDBKeyRange: options.IDBKeyRange }),
       ...(options.deviceId === undefined ? {} : { deviceId: options.deviceId }),
@@ -78,8 +96,6 @@ export async function createConversationEngine(input: ConversationEngineOptions)
     throw ConvSyncError.from(error);
   }
 
-  const errors$ = new Subject<ConvSyncError>();
-  const reportError = (error: unknown): void => errors$.next(ConvSyncError.from(error));
   const subscriptions: Subscription[] = [];
   let transport: Transport | undefined;
   let sync: Sync | undefined;
@@ -88,13 +104,15 @@ export async function createConversationEngine(input: ConversationEngineOptions)
   let metaWrite: Promise<void> = Promise.resolve();
   try {
     transport = options.transport?.({
-      accountId: options.accountId,
+      accountId,
       deviceId: replica.deviceId,
-      token: options.token,
+      token: firstToken,
+      getToken: () => tokens.get(),
       now: options.now,
     }) ?? new SocketIoTransport({
       urls: options.urls,
-      token: options.token,
+      token: firstToken,
+      tokens,
       deviceId: replica.deviceId,
       now: options.now,
       onError: reportError,
@@ -104,6 +122,7 @@ export async function createConversationEngine(input: ConversationEngineOptions)
     // The handshake travels while the rest opens; the sync acts on it once the services are ready
     // (`held`), so nothing is written before the views follow the replica.
     if (options.autoConnect) liveTransport.connect();
+    subscriptions.push(startTokenRenewal({ transport: liveTransport, tokens, now: options.now, report: reportError }));
 
     const stored = await replica.getMeta(CLOCK_OFFSET_KEY);
     const clock = new EngineClock({
@@ -123,7 +142,7 @@ export async function createConversationEngine(input: ConversationEngineOptions)
     const online$ = sync.online$.pipe(shareReplay({ bufferSize: 1, refCount: false }));
     subscriptions.push(online$.subscribe());
 
-    const ctx: EngineContext = { accountId: options.accountId, replica, clock, transport: liveTransport, online$, reportError };
+    const ctx: EngineContext = { accountId, replica, clock, transport: liveTransport, online$, reportError };
     services = createServices(ctx, sync);
     await services.ready;
     sync.release();
@@ -132,12 +151,12 @@ export async function createConversationEngine(input: ConversationEngineOptions)
     const liveSync = sync;
     const liveServices = services;
     return {
-      accountId: options.accountId,
+      accountId,
       deviceId: replica.deviceId,
       conversationService: liveServices.conversationService,
       conversationGroupService: liveServices.conversationGroupService,
       messageService: liveServices.messageService,
-      conversationIdUtil: bindConversationIdUtil(options.accountId),
+      conversationIdUtil: bindConversationIdUtil(accountId),
       syncState$: liveSync.syncState$,
       errors$: errors$.asObservable(),
       disconnect: () => liveTransport.disconnect(),

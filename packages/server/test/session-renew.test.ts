@@ -3,12 +3,18 @@
  * so "after the old token expired" is a clock the test moves, not a wait; the session's expiry
  * timer (real time) never fires within these tests.
  */
-import { ErrorCode, PROTOCOL_VERSION } from '@convsync/protocol';
+import { ErrorCode, PROTOCOL_VERSION, type Answer } from '@convsync/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConvSyncServer } from '../src/index.js';
 import { Client, Harness } from './helpers.js';
 
 const HOUR = 3600;
+
+/** The `tokenExpiresAt` of a successful answer. */
+function expiryOf(answer: Answer<object>): number {
+  if (!answer.ok || !('tokenExpiresAt' in answer) || typeof answer.tokenExpiresAt !== 'number') throw new Error('no tokenExpiresAt in the answer');
+  return answer.tokenExpiresAt;
+}
 
 describe('session:renew', () => {
   const h = new Harness();
@@ -25,7 +31,7 @@ describe('session:renew', () => {
     const session = await server.connectInProcess(await server.issueToken('alice', { expiresInSeconds: 60 }), { deviceId: 'd1' });
     const info = await session.request('session:info', {});
     expect(info).toMatchObject({ ok: true, accountId: 'alice' });
-    const oldExpiry = (info as { tokenExpiresAt: number }).tokenExpiresAt;
+    const oldExpiry = expiryOf(info);
 
     clock.offsetMs = 61_000;
     expect(await session.request('sync:pull', { collection: 'conversations', checkpoint: null, batchSize: 10 }))
@@ -33,7 +39,7 @@ describe('session:renew', () => {
 
     const renewed = await session.request('session:renew', { token: await server.issueToken('alice', { expiresInSeconds: HOUR }) });
     expect(renewed).toMatchObject({ ok: true });
-    const newExpiry = (renewed as { tokenExpiresAt: number }).tokenExpiresAt;
+    const newExpiry = expiryOf(renewed);
     expect(newExpiry).toBeGreaterThan(oldExpiry + 60_000);
     expect(await session.request('session:info', {})).toMatchObject({ ok: true, tokenExpiresAt: newExpiry });
     expect(await session.request('sync:pull', { collection: 'conversations', checkpoint: null, batchSize: 10 })).toMatchObject({ ok: true });
@@ -49,7 +55,7 @@ describe('session:renew', () => {
     expect(await session.request('session:info', {})).toMatchObject({
       ok: true,
       accountId: 'alice',
-      tokenExpiresAt: (before as { tokenExpiresAt: number }).tokenExpiresAt,
+      tokenExpiresAt: expiryOf(before),
     });
     session.close();
   });
