@@ -10,12 +10,13 @@
 import { Subject, shareReplay, type Observable, type Subscription } from 'rxjs';
 import {
   ConvSyncError,
+  ErrorCode,
   conversationIdUtil as bindConversationIdUtil,
   type ConversationIdUtil,
 } from '@convsync/protocol';
 import { EngineClock } from './clock.js';
 import type { EngineContext } from './context.js';
-import { parseOptions, type ConversationEngineOptions } from './options.js';
+import { accountOfToken, parseOptions, type ConversationEngineOptions } from './options.js';
 import { databaseNameFor, openReplica } from './replica/database.js';
 import type { Replica } from './replica/types.js';
 import type { SyncState } from './replication/sync-events.js';
@@ -29,6 +30,8 @@ import {
 } from './services/index.js';
 import { newTabId, startTabs, tabNodeId, type Tabs } from './tabs/tabs.js';
 import { SocketIoTransport } from './transport/socket-io.js';
+import { startTokenRenewal } from './transport/token-renewal.js';
+import { TokenSource } from './transport/token-source.js';
 import type { Transport } from './transport/transport.js';
 
 const CLOCK_OFFSET_KEY = 'clockOffsetMs';
@@ -67,8 +70,23 @@ export interface ConversationEngine {
  */
 export async function createConversationEngine(input: ConversationEngineOptions): Promise<ConversationEngine> {
   const options = parseOptions(input);
+  const errors$ = new Subject<ConvSyncError>();
+  const reportError = (error: unknown): void => errors$.next(ConvSyncError.from(error));
+  const tokens = new TokenSource({
+    token: options.token,
+    accountId: options.accountId,
+    retry: options.tokenRetry,
+    report: reportError,
+    accountOf: accountOfToken,
+  });
+  // A provider without `accountId`: its first token names the account (and opens the first session).
+  const firstToken = typeof options.token === 'string' ? options.token
+    : options.accountId === undefined ? await tokens.first() : '';
+  const accountId = options.accountId ?? accountOfToken(firstToken);
+  if (accountId === undefined) throw new ConvSyncError(ErrorCode.AUTH_FAILED, 'the token names no account (no JWT `sub`): pass accountId');
+  tokens.accountId = accountId;
   let replica: Replica;
-  const databaseName = options.databaseName ?? databaseNameFor(options.accountId, options.deviceId);
+  const databaseName = options.databaseName ?? databaseNameFor(accountId, options.deviceId);
   // Tabs of one browser profile share the replica; each has its own id (docs/ARCHITECTURE.md "Tabs").
   const tabId = options.multiInstance ? newTabId() : undefined;
   try {
@@ -83,8 +101,6 @@ export async function createConversationEngine(input: ConversationEngineOptions)
     throw ConvSyncError.from(error);
   }
 
-  const errors$ = new Subject<ConvSyncError>();
-  const reportError = (error: unknown): void => errors$.next(ConvSyncError.from(error));
   const subscriptions: Subscription[] = [];
   let transport: Transport | undefined;
   let sync: Sync | undefined;
@@ -94,13 +110,15 @@ export async function createConversationEngine(input: ConversationEngineOptions)
   let metaWrite: Promise<void> = Promise.resolve();
   try {
     transport = options.transport?.({
-      accountId: options.accountId,
+      accountId,
       deviceId: replica.deviceId,
-      token: options.token,
+      token: firstToken,
+      getToken: () => tokens.get(),
       now: options.now,
     }) ?? new SocketIoTransport({
       urls: options.urls,
-      token: options.token,
+      token: firstToken,
+      tokens,
       deviceId: replica.deviceId,
       now: options.now,
       onError: reportError,
@@ -111,6 +129,7 @@ export async function createConversationEngine(input: ConversationEngineOptions)
     // (`held`), so nothing is written before the views follow the replica.
     // With tabs, only the elected one connects (tabs/tab-sync.ts).
     if (options.autoConnect && tabId === undefined) liveTransport.connect();
+    subscriptions.push(startTokenRenewal({ transport: liveTransport, tokens, now: options.now, report: reportError }));
 
     const stored = await replica.getMeta(CLOCK_OFFSET_KEY);
     const clock = new EngineClock({
@@ -148,7 +167,7 @@ export async function createConversationEngine(input: ConversationEngineOptions)
     subscriptions.push(online$.subscribe());
 
     const ctx: EngineContext = {
-      accountId: options.accountId,
+      accountId,
       replica,
       clock,
       transport: liveTabs?.transport ?? liveTransport,
@@ -172,12 +191,12 @@ export async function createConversationEngine(input: ConversationEngineOptions)
     const liveSync = sync;
     const liveServices = services;
     return {
-      accountId: options.accountId,
+      accountId,
       deviceId: replica.deviceId,
       conversationService: liveServices.conversationService,
       conversationGroupService: liveServices.conversationGroupService,
       messageService: liveServices.messageService,
-      conversationIdUtil: bindConversationIdUtil(options.accountId),
+      conversationIdUtil: bindConversationIdUtil(accountId),
       syncState$: liveSync.syncState$,
       errors$: errors$.asObservable(),
       disconnect: () => (liveTabs === undefined ? liveTransport.disconnect() : liveTabs.disconnect()),

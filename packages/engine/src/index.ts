@@ -27,6 +27,7 @@ export type {
 export type { ConnectionState, Transport } from './transport/transport.js';
 export { InMemoryTransport, type InMemoryTransportOptions } from './transport/in-memory.js';
 export { SocketIoTransport, type SocketIoTransportOptions } from './transport/socket-io.js';
+export type { TokenProvider, TokenRetryOptions } from './transport/token-source.js';
 export {
   ConvSyncError,
   ConversationType,

@@ -5,13 +5,17 @@
  */
 import { ConvSyncError, ErrorCode, invalidParameter, isDeviceId, isValidId } from '@convsync/protocol';
 import type { RxStorage } from 'rxdb';
+import { parseTokenRetry, type TokenProvider, type TokenRetryOptions } from './transport/token-source.js';
 import type { Transport } from './transport/transport.js';
 
 /** What a custom transport factory gets (tests use an in-memory transport over the real server). */
 export interface TransportContext {
   accountId: string;
   deviceId: string;
+  /** The token as given, or the provider's first answer ('' when a provider was not asked yet). */
   token: string;
+  /** A token for a new session: the string, or the provider's fresh answer (retried, see `tokenRetry`). */
+  getToken: () => Promise<string>;
   /** The device clock (the `now` option). */
   now: () => number;
 }
@@ -21,8 +25,14 @@ export interface ConversationEngineOptions {
   url?: string;
   /** Several server URLs (a cluster): on connection failure or loss the engine tries the next. */
   urls?: readonly string[];
-  /** The auth token of one account (a JWT whose `sub` is the account). */
-  token: string;
+  /**
+   * The auth token of one account (a JWT whose `sub` is the account), or a provider that fetches a
+   * fresh one: called for every (re)connect, ahead of the current token's expiry, and once more
+   * after the server refuses a token (302).
+   */
+  token: string | TokenProvider;
+  /** How a failing token provider is retried before the engine gives up with 302. */
+  tokenRetry?: TokenRetryOptions;
   /** Default: 'dexie' in browsers, 'memory' in Node. */
   // RxDB's storage type is generic over its internals, which the engine never looks at.
   storage?: 'dexie' | 'memory' | RxStorage<unknown, unknown>;
@@ -54,8 +64,10 @@ export interface ConversationEngineOptions {
 
 export interface ParsedOptions {
   urls: string[];
-  token: string;
-  accountId: string;
+  token: string | TokenProvider;
+  tokenRetry: TokenRetryOptions;
+  /** Absent only with a provider: the engine learns it from the provider's first token. */
+  accountId: string | undefined;
   storage: 'dexie' | 'memory' | RxStorage<unknown, unknown>;
   indexedDB: unknown;
   IDBKeyRange: unknown;
@@ -113,10 +125,11 @@ function hasIndexedDb(): boolean {
 export function parseOptions(input: unknown): ParsedOptions {
   if (typeof input !== 'object' || input === null) throw invalidParameter('options must be an object');
   const options = input as Record<string, unknown>;
-  if (typeof options['token'] !== 'string' || options['token'].length === 0) {
+  const token = options['token'];
+  if (typeof token !== 'function' && (typeof token !== 'string' || token.length === 0)) {
     throw new ConvSyncError(ErrorCode.AUTH_FAILED, 'missing token');
   }
-  const token = options['token'];
+  const tokenRetry = parseTokenRetry(options['tokenRetry']);
   const urls: string[] = [];
   if (options['url'] !== undefined) {
     if (!isUrl(options['url'])) throw invalidParameter('url must be an http(s) or ws(s) URL');
@@ -131,13 +144,13 @@ export function parseOptions(input: unknown): ParsedOptions {
   if (transport !== undefined && typeof transport !== 'function') throw invalidParameter('transport must be a factory function');
   if (urls.length === 0 && transport === undefined) throw invalidParameter('url (or urls) is required');
 
-  const named = accountOfToken(token);
+  const named = typeof token === 'string' ? accountOfToken(token) : undefined;
   if (options['accountId'] !== undefined && named !== undefined && options['accountId'] !== named) {
     throw invalidParameter('accountId differs from the account the token names');
   }
   const accountId = options['accountId'] ?? named;
-  if (accountId === undefined) throw new ConvSyncError(ErrorCode.AUTH_FAILED, 'the token names no account (no JWT `sub`)');
-  if (!isValidId(accountId)) throw invalidParameter('accountId is malformed');
+  if (accountId === undefined && typeof token === 'string') throw new ConvSyncError(ErrorCode.AUTH_FAILED, 'the token names no account (no JWT `sub`)');
+  if (accountId !== undefined && !isValidId(accountId)) throw invalidParameter('accountId is malformed');
 
   const deviceId = options['deviceId'];
   if (deviceId !== undefined && !isDeviceId(deviceId)) throw invalidParameter('deviceId must be 1–64 characters of [A-Za-z0-9_.-]');
@@ -170,7 +183,8 @@ export function parseOptions(input: unknown): ParsedOptions {
 
   return {
     urls,
-    token,
+    token: token as string | TokenProvider,
+    tokenRetry,
     accountId,
     storage: storage as ParsedOptions['storage'],
     indexedDB,

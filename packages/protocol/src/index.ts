@@ -74,6 +74,7 @@ export { jsonEqual } from './merge/equal.js';
 
 export { answerSchema, wireErrorSchema, type Ack, type Answer } from './wire/answer.js';
 export { handshakeAuthSchema, type HandshakeAuth } from './wire/handshake.js';
+export { sessionRenewAnswerSchema, sessionRenewRequestSchema, type SessionRenewRequest, type SessionRenewResponse } from './wire/session-renew.js';
 export { sessionInfoAnswerSchema, sessionInfoRequestSchema, type SessionInfoRequest, type SessionInfoResponse } from './wire/session-info.js';
 export { documentId, documentSchemas, primaryKeys, type AnyDoc, type CollectionDocs } from './wire/documents.js';
 export {

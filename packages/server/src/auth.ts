@@ -1,11 +1,19 @@
 /**
- * Tokens: HS256 JWTs signed with the server's secret (jose). Verification pins the algorithm (no
- * `alg: none`, no algorithm confusion), requires `exp`, checks audience and issuer, and takes the
- * account from `sub` only — never from a payload.
+ * Tokens (jose): HS256 JWTs signed with the server's secret — what `issueToken` makes, the
+ * development default — and, with `auth.jwks`, the tokens of the app's own identity provider
+ * (`auth/identity-provider.ts`). Verification picks the verifier by the token's `alg` but each
+ * verifier pins its own algorithms (no `alg: none`, no algorithm confusion), requires `exp`, checks
+ * audience and issuer, and takes the account from the account claim only — never from a payload.
  */
 import { randomBytes } from 'node:crypto';
-import { SignJWT, jwtVerify } from 'jose';
-import { ConvSyncError, ErrorCode, assertValidId, invalidParameter, isValidId } from '@convsync/protocol';
+import { SignJWT, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+import { ConvSyncError, ErrorCode, assertValidId, invalidParameter } from '@convsync/protocol';
+import { accountOf, createIdentityProvider, refused, type IdentityProvider, type VerifiedToken } from './auth/identity-provider.js';
+import type { AuthOptions } from './auth/options.js';
+
+export type { AuthOptions, JSONWebKeySet, JsonWebKey } from './auth/options.js';
+export { parseAuthOptions } from './auth/options.js';
+export type { VerifiedToken } from './auth/identity-provider.js';
 
 const AUDIENCE = 'convsync';
 const ISSUER = 'convsync';
@@ -16,12 +24,6 @@ const DEFAULT_EXPIRES_IN_SECONDS = 7 * 24 * 3600;
 export interface IssueTokenOptions {
   /** Lifetime in seconds (default one week). */
   expiresInSeconds?: number;
-}
-
-/** A verified token: the account and when it expires (ms since the epoch). */
-export interface VerifiedToken {
-  accountId: string;
-  expiresAt: number;
 }
 
 export interface TokenService {
@@ -35,8 +37,18 @@ export function generateSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
-export function createTokenService(options: { secret: string; now: () => number }): TokenService {
-  const key = new TextEncoder().encode(options.secret);
+function first(value: string | string[] | undefined, fallback: string): string {
+  return (Array.isArray(value) ? value[0] : value) ?? fallback;
+}
+
+export function createTokenService(options: { secret: string; now: () => number; auth?: AuthOptions }): TokenService {
+  const auth = options.auth ?? {};
+  const key = new TextEncoder().encode(auth.secret ?? options.secret);
+  const accountClaim = auth.accountClaim ?? 'sub';
+  const issuer = auth.issuer ?? ISSUER;
+  const audience = auth.audience ?? AUDIENCE;
+  const provider: IdentityProvider | undefined = auth.jwks === undefined ? undefined
+    : createIdentityProvider({ ...auth, jwks: auth.jwks, accountClaim, now: options.now });
   const nowSeconds = (): number => Math.floor(options.now() / 1000);
   return {
     async issue(accountId, issueOptions = {}) {
@@ -49,11 +61,11 @@ export function createTokenService(options: { secret: string; now: () => number 
       // JWT times are whole seconds: round the expiry up so a token lives at least the seconds
       // asked for; floor(now) + lifetime could leave a one-second token almost no life at all.
       const expiresAt = Math.ceil(options.now() / 1000) + lifetime;
-      return new SignJWT({})
+      return new SignJWT(accountClaim === 'sub' ? {} : { [accountClaim]: accountId })
         .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
         .setSubject(accountId)
-        .setAudience(AUDIENCE)
-        .setIssuer(ISSUER)
+        .setAudience(first(audience, AUDIENCE))
+        .setIssuer(first(issuer, ISSUER))
         .setIssuedAt(issuedAt)
         .setExpirationTime(expiresAt)
         .sign(key);
@@ -62,19 +74,27 @@ export function createTokenService(options: { secret: string; now: () => number 
       if (typeof token !== 'string' || token.length === 0) {
         throw new ConvSyncError(ErrorCode.AUTH_FAILED, 'missing token');
       }
+      let header: { alg?: unknown };
       try {
-        const { payload } = await jwtVerify(token, key, {
-          algorithms: [ALGORITHM],
-          audience: AUDIENCE,
-          issuer: ISSUER,
-          requiredClaims: ['exp', 'sub'],
-          currentDate: new Date(options.now()),
-        });
-        if (!isValidId(payload.sub) || typeof payload.exp !== 'number') throw new Error('token names no valid account');
-        return { accountId: payload.sub, expiresAt: payload.exp * 1000 };
+        header = decodeProtectedHeader(token);
       } catch (error) {
-        throw new ConvSyncError(ErrorCode.AUTH_FAILED, 'authentication failed: invalid or expired token', { cause: error });
+        throw refused('malformed token', error);
       }
+      // The header only chooses which verifier looks; each one pins its own algorithms.
+      if (provider !== undefined && header.alg !== ALGORITHM) return provider.verify(token);
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, key, {
+          algorithms: [ALGORITHM],
+          audience,
+          issuer,
+          requiredClaims: ['exp', accountClaim],
+          currentDate: new Date(options.now()),
+        }));
+      } catch (error) {
+        throw refused(error instanceof Error && 'code' in error ? String(error.code) : 'invalid token', error);
+      }
+      return accountOf(payload, accountClaim);
     },
   };
 }

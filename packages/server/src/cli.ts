@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { PROTOCOL_VERSION } from '@convsync/protocol';
 import { pinoLogger, type LogLevel } from './logger.js';
+import { authFromFlags } from './auth/flags.js';
 import { startServer } from './server.js';
 
 const HELP = `convsync-server — the ConvSync sync server
@@ -23,6 +24,12 @@ Usage: convsync-server [options]
   --redis-prefix <p> Redis channel prefix (default convsync)       env CONVSYNC_REDIS_PREFIX
   --secret <s>      token signing secret (default: random, so       env CONVSYNC_SECRET
                     tokens die with the process)
+  --jwks <url>      the app's identity provider: its JWKS URL       env CONVSYNC_JWKS
+                    (RS256, ES256, EdDSA keys by kid; HS256 tokens
+                    of --secret stay accepted)
+  --issuer <iss>    accepted token issuer (repeatable)              env CONVSYNC_ISSUER (comma-separated)
+  --audience <aud>  accepted token audience (repeatable)            env CONVSYNC_AUDIENCE (comma-separated)
+  --account-claim <c> the claim naming the account (default sub)   env CONVSYNC_ACCOUNT_CLAIM
   --origin <o>      allowed browser origin (repeatable; default all) env CONVSYNC_ORIGINS (comma-separated)
   --dev             enable POST /dev/token {accountId} for demos    env CONVSYNC_DEV=1
   --log-level <l>   debug | info | warn | error | silent            env CONVSYNC_LOG_LEVEL
@@ -56,6 +63,10 @@ async function main(): Promise<void> {
       'redis-prefix': { type: 'string' },
       secret: { type: 'string' },
       origin: { type: 'string', multiple: true },
+      jwks: { type: 'string' },
+      issuer: { type: 'string', multiple: true },
+      audience: { type: 'string', multiple: true },
+      'account-claim': { type: 'string' },
       dev: { type: 'boolean' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -85,6 +96,8 @@ async function main(): Promise<void> {
   const dev = values.dev === true || env.CONVSYNC_DEV === '1';
   if (secret === undefined) logger.log('warn', 'no --secret given: using a random one, tokens will not survive a restart');
 
+  const auth = authFromFlags(values, env);
+
   const server = await startServer({
     port,
     host: values.host ?? env.CONVSYNC_HOST ?? '127.0.0.1',
@@ -94,6 +107,7 @@ async function main(): Promise<void> {
     ...(redisUrl === undefined ? {} : { redisUrl }),
     ...(redisChannelPrefix === undefined ? {} : { redisChannelPrefix }),
     ...(secret === undefined ? {} : { secret }),
+    ...(auth === undefined ? {} : { auth }),
     ...(origins === undefined || origins.length === 0 ? {} : { allowedOrigins: origins }),
   });
   if (dev) logger.log('info', 'dev tokens: POST /dev/token {"accountId": "..."}', { url: `${server.url}/dev/token` });

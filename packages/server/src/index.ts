@@ -5,7 +5,7 @@
  */
 export { startServer, type ConvSyncServer, type SendMessageInput, type ServerOptions } from './server.js';
 export type { TeamInput, UserInput } from './messages/profiles.js';
-export type { IssueTokenOptions } from './auth.js';
+export type { AuthOptions, IssueTokenOptions, JSONWebKeySet, JsonWebKey } from './auth.js';
 export {
   fromPino,
   jsonLogger,

@@ -16,7 +16,7 @@ import {
   type Message,
   type SessionEndpoint,
 } from '@convsync/protocol';
-import { createTokenService, generateSecret, type IssueTokenOptions } from './auth.js';
+import { createTokenService, generateSecret, parseAuthOptions, type AuthOptions, type IssueTokenOptions } from './auth.js';
 import type { DomainContext } from './context.js';
 import { faultInjector, type FaultPlan } from './faults.js';
 import { createReadiness, DEFAULT_READINESS_TIMEOUT_MS } from './health.js';
@@ -52,6 +52,11 @@ export interface ServerOptions {
   redisChannelPrefix?: string;
   /** Token signing secret; a random one is generated when absent (tokens then die with the process). */
   secret?: string;
+  /**
+   * Which tokens are accepted: the app's identity provider (`jwks`, `issuer`, `audience`,
+   * `accountClaim`) next to HS256 tokens of `secret`. See `auth/options.ts`.
+   */
+  auth?: AuthOptions;
   /** Server clock in ms (injected for deterministic tests). */
   now?: () => number;
   /**
@@ -140,6 +145,8 @@ function listen(http: HttpServer, port: number, host: string): Promise<AddressIn
  */
 export async function startServer(options: ServerOptions = {}): Promise<ConvSyncServer> {
   const now = options.now ?? Date.now;
+  // Before anything opens: a bad `auth` fails the start (191004) and leaves nothing behind.
+  const auth = parseAuthOptions(options.auth);
   const logger = options.logger !== undefined ? toLogger(options.logger)
     : options.logLevel !== undefined ? pinoLogger({ level: options.logLevel }) : silentLogger;
   const host = options.host ?? '127.0.0.1';
@@ -158,7 +165,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ConvSync
     newMessageId: options.newMessageId ?? (() => randomUUID()),
     publish: (owner, event) => hub.publish(owner, event),
   };
-  const tokens = createTokenService({ secret: options.secret ?? generateSecret(), now });
+  const tokens = createTokenService({ secret: options.secret ?? generateSecret(), now, auth });
   const dispatch = faults.wrapDispatch(createDispatcher({
     ctx,
     metrics,

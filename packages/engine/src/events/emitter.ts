@@ -19,7 +19,8 @@ export class Emitter<Events extends EventMap<Events>> {
     this.#onError = options.onError;
   }
 
-  on<K extends keyof Events & string>(event: K, listener: Events[K]): void {
+  /** Adds `listener`; the function returned removes it again (as an RxJS unsubscribe would). */
+  on<K extends keyof Events & string>(event: K, listener: Events[K]): () => void {
     this.#check(event);
     if (typeof listener !== 'function') throw invalidParameter('listener must be a function', { event });
     let set = this.#listeners.get(event);
@@ -28,6 +29,9 @@ export class Emitter<Events extends EventMap<Events>> {
       this.#listeners.set(event, set);
     }
     set.add(listener);
+    return () => {
+      this.#listeners.get(event)?.delete(listener);
+    };
   }
 
   /** Removes one listener, or every listener of `event` when `listener` is absent. */
@@ -37,8 +41,14 @@ export class Emitter<Events extends EventMap<Events>> {
     else this.#listeners.get(event)?.delete(listener);
   }
 
-  removeAllListeners(): void {
-    this.#listeners.clear();
+  /** Removes every listener of `event`, or of every event when `event` is absent. */
+  removeAllListeners(event?: keyof Events & string): void {
+    if (event === undefined) {
+      this.#listeners.clear();
+      return;
+    }
+    this.#check(event);
+    this.#listeners.delete(event);
   }
 
   has(event: keyof Events): boolean {

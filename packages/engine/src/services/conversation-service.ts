@@ -69,8 +69,12 @@ const WRITE_CHUNK = 500;
  * ```
  */
 export interface ConversationService {
-  on<K extends keyof ConversationListeners>(event: K, listener: ConversationListeners[K]): void;
+  /** Adds a listener; the function returned removes that listener. */
+  on<K extends keyof ConversationListeners>(event: K, listener: ConversationListeners[K]): () => void;
+  /** Removes one listener, or every listener of `event` when `listener` is absent. */
   off<K extends keyof ConversationListeners>(event: K, listener?: ConversationListeners[K]): void;
+  /** Removes every listener of `event`, or every listener of this service when `event` is absent. */
+  removeAllListeners(event?: keyof ConversationListeners): void;
   subscribeUnreadCountByFilter(filter: ConversationFilter): void;
   unsubscribeUnreadCountByFilter(filter: ConversationFilter): void;
   createConversation(conversationId: string): Promise<Conversation>;
@@ -169,6 +173,7 @@ export function createConversationService(core: ServiceCore): ConversationServic
   const service: ConversationService & { dispose(): void } = {
     on: (event, listener) => core.conversationEvents.on(event, listener),
     off: (event, listener) => core.conversationEvents.off(event, listener),
+    removeAllListeners: (event) => core.conversationEvents.removeAllListeners(event),
 
     subscribeUnreadCountByFilter(input) {
       const filter = parseFilter(input);

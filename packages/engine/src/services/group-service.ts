@@ -24,8 +24,12 @@ import { checkConversationIds, checkGroupId, checkGroupIds, checkName, checkServ
  * ```
  */
 export interface ConversationGroupService {
-  on<K extends keyof ConversationGroupListeners>(event: K, listener: ConversationGroupListeners[K]): void;
+  /** Adds a listener; the function returned removes that listener. */
+  on<K extends keyof ConversationGroupListeners>(event: K, listener: ConversationGroupListeners[K]): () => void;
+  /** Removes one listener, or every listener of `event` when `listener` is absent. */
   off<K extends keyof ConversationGroupListeners>(event: K, listener?: ConversationGroupListeners[K]): void;
+  /** Removes every listener of `event`, or every listener of this service when `event` is absent. */
+  removeAllListeners(event?: keyof ConversationGroupListeners): void;
   createConversationGroup(name: string, serverExtension?: string, conversationIds?: string[]): Promise<ConversationGroupResult>;
   deleteConversationGroup(groupId: string): Promise<void>;
   updateConversationGroup(groupId: string, name?: string, serverExtension?: string): Promise<void>;
@@ -103,6 +107,7 @@ export function createConversationGroupService(
   return {
     on: (event, listener) => core.groupEvents.on(event, listener),
     off: (event, listener) => core.groupEvents.off(event, listener),
+    removeAllListeners: (event) => core.groupEvents.removeAllListeners(event),
 
     createConversationGroup: (name, serverExtension = '', conversationIds = []) => call(core, async () => {
       const groupName = checkName(name, 'name');

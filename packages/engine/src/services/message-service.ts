@@ -32,8 +32,12 @@ import { checkConversationId } from './validate.js';
  * ```
  */
 export interface MessageService {
-  on<K extends keyof MessageListeners>(event: K, listener: MessageListeners[K]): void;
+  /** Adds a listener; the function returned removes that listener. */
+  on<K extends keyof MessageListeners>(event: K, listener: MessageListeners[K]): () => void;
+  /** Removes one listener, or every listener of `event` when `listener` is absent. */
   off<K extends keyof MessageListeners>(event: K, listener?: MessageListeners[K]): void;
+  /** Removes every listener of `event`, or every listener of this service when `event` is absent. */
+  removeAllListeners(event?: keyof MessageListeners): void;
   /**
    * Stores the message on the device and resolves at once (`sendingState: 'sending'`); it is
    * delivered exactly once when online, then 'succeeded' (or 'failed' if the server refuses it).
@@ -62,6 +66,7 @@ export function createMessageService(
   return {
     on: (event, listener) => core.messageEvents.on(event, listener),
     off: (event, listener) => core.messageEvents.off(event, listener),
+    removeAllListeners: (event) => core.messageEvents.removeAllListeners(event),
 
     sendMessage: (conversationId, params) => call(core, async () => {
       const id = checkConversationId(ctx.accountId, conversationId);

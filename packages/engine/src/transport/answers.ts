@@ -14,6 +14,7 @@ import {
   pushAnswerSchema,
   sendMessageAnswerSchema,
   sessionInfoAnswerSchema,
+  sessionRenewAnswerSchema,
   streamEventSchema,
   unpackPullAnswer,
   type StreamEvent,
@@ -27,6 +28,7 @@ const answerSchemas = {
   [ClientEvent.PUSH]: pushAnswerSchema,
   [ClientEvent.MESSAGE_SEND]: sendMessageAnswerSchema,
   [ClientEvent.MESSAGE_LIST]: messageListAnswerSchema,
+  [ClientEvent.SESSION_RENEW]: sessionRenewAnswerSchema,
 } as const satisfies Record<ClientEventName, v.GenericSchema>;
 
 /**

@@ -88,6 +88,11 @@ export abstract class ConnectionLifecycle implements Transport {
     // Nothing by default: a transport with several servers moves on to the next one here.
   }
 
+  /** A terminal refusal this transport can still cure by retrying (a renewable token after a 302). */
+  protected retriesRefusal(_error: ConvSyncError): boolean {
+    return false;
+  }
+
   protected get closed(): boolean {
     return this.#closed;
   }
@@ -123,7 +128,7 @@ export abstract class ConnectionLifecycle implements Transport {
 
   /** The current attempt or session failed: terminal refusals stop, the rest retries after a backoff. */
   protected lost(error: ConvSyncError): void {
-    if (isTerminal(error)) {
+    if (isTerminal(error) && !this.retriesRefusal(error)) {
       this.#abandon();
       this.#state.next({ status: 'failed', error });
       return;

@@ -13,12 +13,15 @@ import { ConvSyncError, ErrorCode, PROTOCOL_VERSION, isErrorCode } from '@convsy
 import { checkProtocolVersion, closedError, decodeAnswer, encodeRequest } from './answers.js';
 import { defaultRetryDelay } from './backoff.js';
 import { ConnectionLifecycle } from './lifecycle.js';
+import { TokenWaitCancelled, type TokenSource } from './token-source.js';
 import type { ClientEventName, RequestOf, ResponseOf, Transport } from './transport.js';
 
 export interface SocketIoTransportOptions {
   /** Server URLs; an attempt that fails moves on to the next. At least one. */
   urls: readonly string[];
   token: string;
+  /** Where each session's token comes from (a provider: asked for every session); overrides `token`. */
+  tokens?: TokenSource;
   deviceId: string;
   /** Request timeout (ms); default 10 s. */
   timeoutMs?: number;
@@ -37,6 +40,8 @@ export class SocketIoTransport extends ConnectionLifecycle implements Transport 
   readonly #timeoutMs: number;
   #socket: Socket | undefined;
   #urlIndex = 0;
+  /** A 302 was already met with a fresh token once since the last session went online. */
+  #refusedAgain = false;
 
   constructor(options: SocketIoTransportOptions) {
     if (options.urls.length === 0) throw new ConvSyncError(ErrorCode.INVALID_PARAMETER, 'at least one server url is needed');
@@ -66,6 +71,30 @@ export class SocketIoTransport extends ConnectionLifecycle implements Transport 
   }
 
   protected override open(generation: number): void {
+    const tokens = this.#options.tokens;
+    if (tokens === undefined) {
+      this.#openSocket(generation, this.#options.token);
+      return;
+    }
+    tokens.get(() => this.isCurrent(generation)).then(
+      (token) => {
+        if (this.isCurrent(generation)) this.#openSocket(generation, token);
+      },
+      (error: unknown) => {
+        if (!(error instanceof TokenWaitCancelled) && this.isCurrent(generation)) this.lost(ConvSyncError.from(error, ErrorCode.AUTH_FAILED));
+      },
+    );
+  }
+
+  /** A 302 from the handshake: a renewable token gets one more try with a fresh token. */
+  protected override retriesRefusal(error: ConvSyncError): boolean {
+    if (error.code !== ErrorCode.AUTH_FAILED || this.#options.tokens?.renewable !== true || this.#refusedAgain) return false;
+    if (error.detail['reason'] === 'token-provider') return false;
+    this.#refusedAgain = true;
+    return true;
+  }
+
+  #openSocket(generation: number, token: string): void {
     const url = this.#options.urls[this.#urlIndex % this.#options.urls.length] as string;
     const socket = io(url, {
       autoConnect: false,
@@ -73,7 +102,7 @@ export class SocketIoTransport extends ConnectionLifecycle implements Transport 
       forceNew: true,
       transports: ['websocket'],
       timeout: this.#timeoutMs,
-      auth: { token: this.#options.token, protocolVersion: PROTOCOL_VERSION, deviceId: this.#options.deviceId },
+      auth: { token, protocolVersion: PROTOCOL_VERSION, deviceId: this.#options.deviceId },
     });
     this.#socket = socket;
     const current = (): boolean => this.isCurrent(generation);
@@ -104,6 +133,7 @@ export class SocketIoTransport extends ConnectionLifecycle implements Transport 
       const session = await this.#send(socket, 'session:info', {}, this.#timeoutMs);
       if (!this.isCurrent(generation)) return;
       checkProtocolVersion(session);
+      this.#refusedAgain = false;
       this.goOnline(session, sentAt, now());
     } catch (error) {
       if (this.isCurrent(generation)) this.lost(ConvSyncError.from(error));

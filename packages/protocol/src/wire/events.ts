@@ -8,6 +8,7 @@ import type { SendMessageRequest, SendMessageResponse } from './message-send.js'
 import type { PullJsonResponse, PullRequest, PullResponse } from './pull.js';
 import type { PushRequest, PushResponse } from './push.js';
 import type { SessionInfoRequest, SessionInfoResponse } from './session-info.js';
+import type { SessionRenewRequest, SessionRenewResponse } from './session-renew.js';
 import type { StreamEvent } from './stream.js';
 
 export const ClientEvent = {
@@ -16,6 +17,7 @@ export const ClientEvent = {
   PUSH: 'sync:push',
   MESSAGE_SEND: 'message:send',
   MESSAGE_LIST: 'message:list',
+  SESSION_RENEW: 'session:renew',
 } as const;
 export type ClientEvent = (typeof ClientEvent)[keyof typeof ClientEvent];
 
@@ -30,6 +32,7 @@ export interface ClientToServerEvents {
   'sync:push': (request: PushRequest, ack: Ack<PushResponse>) => void;
   'message:send': (request: SendMessageRequest, ack: Ack<SendMessageResponse>) => void;
   'message:list': (request: MessageListRequest, ack: Ack<MessageListResponse>) => void;
+  'session:renew': (request: SessionRenewRequest, ack: Ack<SessionRenewResponse>) => void;
 }
 
 export interface ServerToClientEvents {

@@ -17,6 +17,7 @@ import {
   pushRequestSchema,
   sendMessageRequestSchema,
   sessionInfoRequestSchema,
+  sessionRenewRequestSchema,
   type Answer,
 } from '@convsync/protocol';
 import type { DomainContext } from '../context.js';
@@ -37,6 +38,8 @@ export interface Session {
   limiter: TokenBucket;
   /** This session's lines (bound to its account and device); absent: the dispatcher's logger. */
   logger?: Logger;
+  /** Swaps the session's token (`session:renew`); resolves the new expiry. See `session-renew.ts`. */
+  renew?: (token: string) => Promise<number>;
 }
 
 export interface DispatcherOptions {
@@ -61,6 +64,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatch {
         protocolVersion: PROTOCOL_VERSION,
         tokenExpiresAt: session.expiresAt,
       };
+    },
+    [ClientEvent.SESSION_RENEW]: async (session, payload) => {
+      const request = parseOrThrow(sessionRenewRequestSchema, payload, 'session:renew request');
+      if (session.renew === undefined) throw new ConvSyncError(ErrorCode.AUTH_FAILED, 'this session cannot renew its token');
+      return { tokenExpiresAt: await session.renew(request.token) };
     },
     [ClientEvent.PULL]: (session, payload) => metrics.time(metrics.pullSeconds, async () => {
       const request = parseOrThrow(pullRequestSchema, payload, 'sync:pull request');
@@ -96,6 +104,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatch {
       if (!session.limiter.take()) {
         metrics.rateLimited.labels('session').inc();
         throw new ConvSyncError(ErrorCode.RATE_LIMITED, 'rate limited: too many requests, slow down');
+      }
+      // The expiry timer closes the session, but a request may arrive before it fires.
+      if (event !== ClientEvent.SESSION_RENEW && session.expiresAt <= ctx.now()) {
+        throw new ConvSyncError(ErrorCode.AUTH_FAILED, 'the token expired: renew it (session:renew) or reconnect');
       }
       const handler = Object.hasOwn(handlers, event) ? handlers[event] : undefined;
       if (handler === undefined) throw invalidParameter('unknown event', { event: String(event).slice(0, 100) });

@@ -23,6 +23,7 @@ import { refusalReason, type Metrics } from '../metrics.js';
 import type { Dispatch, Session } from './dispatcher.js';
 import { accountRoom, type StreamHub } from './hub.js';
 import { TokenBucket, type RateLimitOptions } from './rate-limit.js';
+import { sessionExpiry, sessionRenewer } from './session-renew.js';
 
 export interface SessionDeps {
   tokens: TokenService;
@@ -32,25 +33,6 @@ export interface SessionDeps {
   logger: Logger;
   rateLimit: RateLimitOptions;
   now: () => number;
-}
-
-/** setTimeout's ceiling (~24.8 days): longer waits re-arm. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** Calls `onExpired` when `expiresAt` passes; returns the cancel. */
-function expiryTimer(expiresAt: number, now: () => number, onExpired: () => void): () => void {
-  let timer: NodeJS.Timeout | undefined;
-  const arm = (): void => {
-    const wait = expiresAt - now();
-    if (wait <= 0) {
-      onExpired();
-      return;
-    }
-    timer = setTimeout(arm, Math.min(wait, MAX_TIMER_MS));
-    timer.unref();
-  };
-  arm();
-  return () => clearTimeout(timer);
 }
 
 function connectError(error: ConvSyncError): Error & { data: ConnectErrorData } {
@@ -109,10 +91,11 @@ export function attachSockets(io: SocketServer, deps: SessionDeps): void {
     const log = childLogger(deps.logger, { accountId: session.accountId, deviceId: session.deviceId, socketId: socket.id });
     session.logger = log;
     log.log('debug', 'socket connected', { address: socket.handshake.address });
-    const cancelExpiry = expiryTimer(session.expiresAt, deps.now, () => {
+    const expiry = sessionExpiry(session, deps.now, () => {
       log.log('info', 'token expired: closing socket');
       socket.disconnect(true);
     });
+    session.renew = sessionRenewer(deps.tokens, session, () => expiry.rearm());
     socket.onAny((event: unknown, ...args: unknown[]) => {
       const last = args[args.length - 1];
       const ack = typeof last === 'function' ? (last as (answer: unknown) => void) : undefined;
@@ -122,7 +105,7 @@ export function attachSockets(io: SocketServer, deps: SessionDeps): void {
       });
     });
     socket.on('disconnect', (reason) => {
-      cancelExpiry();
+      expiry.cancel();
       deps.metrics.connections.dec();
       log.log('debug', 'socket disconnected', { reason });
     });
@@ -163,21 +146,23 @@ export async function openInProcessSession(
   };
   const unsubscribes = new Set<() => void>();
   let closed = false;
-  let cancelExpiry = (): void => undefined;
+  // Replaced below; sessionExpiry may call close() at once, before it returns.
+  let expiry: { rearm(): void; cancel(): void } = { rearm: () => undefined, cancel: () => undefined };
   let unregister = (): void => undefined;
   deps.metrics.connections.inc();
   deps.metrics.connectionsTotal.inc();
   const close = (): void => {
     if (closed) return;
     closed = true;
-    cancelExpiry();
+    expiry.cancel();
     unregister();
     for (const unsubscribe of unsubscribes) unsubscribe();
     unsubscribes.clear();
     deps.metrics.connections.dec();
   };
   unregister = options.onClose?.(close) ?? unregister;
-  cancelExpiry = expiryTimer(session.expiresAt, deps.now, close);
+  expiry = sessionExpiry(session, deps.now, close);
+  session.renew = sessionRenewer(deps.tokens, session, () => expiry.rearm());
   return {
     get closed() {
       return closed;
