@@ -26,7 +26,6 @@ import { ingestMessage } from '../messages/ingest.js';
 import type { Metrics } from '../metrics.js';
 import { pull, type PullOptions } from '../sync/pull.js';
 import { push } from '../sync/push.js';
-import type { TokenBucket } from './rate-limit.js';
 
 /** One authenticated session (a socket or an in-process endpoint). */
 export interface Session {
@@ -34,7 +33,8 @@ export interface Session {
   deviceId: string | undefined;
   /** When the token expires (ms since the epoch). */
   expiresAt: number;
-  limiter: TokenBucket;
+  /** Draws one request from the session's rate limits (docs/SCALING.md); throws 416 when over. */
+  admit: () => Promise<void>;
   /** This session's lines (bound to its account and device); absent: the dispatcher's logger. */
   logger?: Logger;
 }
@@ -93,10 +93,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatch {
 
   return async (session, event, payload) => {
     try {
-      if (!session.limiter.take()) {
-        metrics.rateLimited.labels('session').inc();
-        throw new ConvSyncError(ErrorCode.RATE_LIMITED, 'rate limited: too many requests, slow down');
-      }
+      await session.admit();
       const handler = Object.hasOwn(handlers, event) ? handlers[event] : undefined;
       if (handler === undefined) throw invalidParameter('unknown event', { event: String(event).slice(0, 100) });
       return { ok: true, ...(await handler(session, payload)) };
