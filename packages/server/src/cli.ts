@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
  * `convsync-server`: starts the sync server from flags or CONVSYNC_* environment variables, logs
- * JSON lines to stderr, and shuts down gracefully on SIGTERM/SIGINT (stop accepting, close the
- * sockets, wait for running transactions, close the store).
+ * JSON lines to stderr, and shuts down gracefully on SIGTERM/SIGINT: it drains (stops accepting,
+ * asks its devices to move over `--drain-window`, waits for running transactions) and exits 0.
  */
 import { parseArgs } from 'node:util';
+import { LIMIT_FLAGS, LIMITS_HELP, drainWindowFrom, limitsFrom } from './cli-options.js';
 import { pinoLogger, type LogLevel } from './logger.js';
 import { startServer } from './server.js';
 
@@ -26,7 +27,7 @@ Usage: convsync-server [options]
   --log-level <l>   debug | info | warn | error | silent            env CONVSYNC_LOG_LEVEL
                     (default info; JSON lines on stderr)
   --help            this text
-
+${LIMITS_HELP}
 HTTP on the same port: GET /healthz (liveness), GET /readyz (readiness: the database
 and Redis answer; 503 names what is down), GET /metrics (Prometheus).
 Tokens for development: start with --dev and POST /dev/token, e.g.
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
       dev: { type: 'boolean' },
       'log-level': { type: 'string' },
       help: { type: 'boolean' },
+      ...LIMIT_FLAGS,
     },
     strict: true,
   });
@@ -67,6 +69,8 @@ async function main(): Promise<void> {
   const redisChannelPrefix = values['redis-prefix'] ?? env.CONVSYNC_REDIS_PREFIX;
   const secret = values.secret ?? env.CONVSYNC_SECRET;
   const dev = values.dev === true || env.CONVSYNC_DEV === '1';
+  const limits = limitsFrom(values, env);
+  const drainWindowMs = drainWindowFrom(values, env);
   if (secret === undefined) logger.log('warn', 'no --secret given: using a random one, tokens will not survive a restart');
 
   const server = await startServer({
@@ -75,6 +79,7 @@ async function main(): Promise<void> {
     database: values.db ?? env.CONVSYNC_DB ?? './convsync.sqlite',
     logger,
     dev,
+    limits,
     ...(redisUrl === undefined ? {} : { redisUrl }),
     ...(redisChannelPrefix === undefined ? {} : { redisChannelPrefix }),
     ...(secret === undefined ? {} : { secret }),
@@ -87,7 +92,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.log('info', 'shutting down', { signal });
-    server.close().then(
+    // SIGINT is a developer's Ctrl-C: move everyone at once rather than wait out the window.
+    server.drain({ windowMs: signal === 'SIGTERM' ? drainWindowMs : 0 }).then(
       () => process.exit(0),
       (error: unknown) => {
         logger.log('error', 'shutdown failed', { error: String(error) });

@@ -21,13 +21,13 @@ import type { Dispatch } from './dispatcher.js';
 
 /** Default window over which a draining process spreads its devices' moves (ms). */
 export const DEFAULT_DRAIN_WINDOW_MS = 5000;
-/** How long after the window a device may still finish before it is disconnected (ms). */
+/** How long after the window a device may still finish before it is disconnected (ms; at most the window). */
 const GRACE_MS = 2000;
 /** The longest the drain waits for requests still being handled once the sockets are gone (ms). */
 const IN_FLIGHT_TIMEOUT_MS = 10_000;
 
 export interface DrainOptions {
-  /** Window (ms) over which devices are asked to move (default 5000; 0: all at once). */
+  /** Window (ms) over which devices are asked to move (default 5000; 0: all at once, then close). */
   windowMs?: number;
 }
 
@@ -111,7 +111,8 @@ export function createDrainer(options: DrainerOptions): Drainer {
         for (const socket of sockets) {
           socket.emit(ServerEvent.SESSION_MOVE, { reconnectInMs: Math.floor(random() * windowMs) });
         }
-        await socketsGone(windowMs + GRACE_MS);
+        // A zero window means "now": no grace either, as a plain close.
+        await socketsGone(windowMs + Math.min(GRACE_MS, windowMs));
         const timeout = resolveAfter(IN_FLIGHT_TIMEOUT_MS);
         await Promise.race([Promise.allSettled([...inFlight]), timeout.promise]);
         timeout.cancel();

@@ -31,13 +31,13 @@ export interface Limit {
 
 /** The limits of `startServer({ limits })`; each absent field keeps its default. */
 export interface LimitsOptions {
-  /** Handshakes (connects) of one account, across every process (default 30 per 10 s). */
+  /** Handshakes (connects) of one account, across every process (default 60 per 10 s). */
   handshakesPerAccount?: Limit;
-  /** Handshakes from one client address (default 300 per 10 s). */
+  /** Handshakes from one client address (default 600 per 10 s). */
   handshakesPerAddress?: Limit;
-  /** Requests (events) of one account, across its devices and every process (default 600 per 1 s). */
+  /** Requests (events) of one account, across its devices and every process (default 1000 per 1 s). */
   eventsPerAccount?: Limit;
-  /** Requests (events) from one client address (default 3000 per 1 s). */
+  /** Requests (events) from one client address (default 5000 per 1 s). */
   eventsPerAddress?: Limit;
   /** Apply the per-address limits to loopback clients too (default false: they are exempt). */
   limitLoopback?: boolean;
@@ -46,10 +46,10 @@ export interface LimitsOptions {
 }
 
 export const DEFAULT_LIMITS: Required<LimitsOptions> = {
-  handshakesPerAccount: { points: 30, durationSeconds: 10 },
-  handshakesPerAddress: { points: 300, durationSeconds: 10 },
-  eventsPerAccount: { points: 600, durationSeconds: 1 },
-  eventsPerAddress: { points: 3000, durationSeconds: 1 },
+  handshakesPerAccount: { points: 60, durationSeconds: 10 },
+  handshakesPerAddress: { points: 600, durationSeconds: 10 },
+  eventsPerAccount: { points: 1000, durationSeconds: 1 },
+  eventsPerAddress: { points: 5000, durationSeconds: 1 },
   limitLoopback: false,
   trustProxy: false,
 };
