@@ -67,6 +67,8 @@ export class WireDevice {
   #chain: Promise<void> = Promise.resolve();
   #connected: Promise<void>;
   #markConnected!: () => void;
+  /** Whether `#connected` has resolved (a failover then needs a new one; before, callers wait on it). */
+  #wasConnected = false;
 
   private constructor(readonly options: DeviceOptions) {
     this.#index = options.start ?? 0;
@@ -155,6 +157,7 @@ export class WireDevice {
       this.stats.connects++;
       this.urlsUsed.push(url);
       this.connectTimes.push(Date.now());
+      this.#wasConnected = true;
       this.#markConnected();
       // A (re)connect may follow missed events: resync from the checkpoint, as the engine does.
       this.#enqueue(() => this.#pullAll());
@@ -166,7 +169,11 @@ export class WireDevice {
       socket.removeAllListeners();
       socket.disconnect();
       if (this.#closed) return;
-      this.#connected = new Promise((done) => { this.#markConnected = done; });
+      // Replacing a promise nobody resolved yet would strand the requests waiting on it.
+      if (this.#wasConnected) {
+        this.#wasConnected = false;
+        this.#connected = new Promise((done) => { this.#markConnected = done; });
+      }
       this.stats.failovers++;
       this.#index = (this.#index + 1) % this.options.urls.length;
       setTimeout(() => this.#connect(), delayMs);
@@ -181,7 +188,9 @@ export class WireDevice {
 
   #enqueue(task: () => Promise<void>): void {
     this.#chain = this.#chain.then(task).catch(() => {
-      // A pull cut by a disconnect is redone by the resync of the next connect.
+      // A pull cut by a disconnect is redone by the resync of the next connect; one that failed on
+      // a live socket (a timeout under load) is redone now, or nothing would until the next event.
+      if (!this.#closed && this.#socket?.connected === true) setTimeout(() => this.#enqueue(() => this.#pullAll()), 100);
     });
   }
 
