@@ -6,11 +6,14 @@
  * device holds exactly what the server has for its account, and the connects per second that each
  * surviving process took while another drained stay under the stated bound:
  *
- *   peak connects/s on a survivor ≤ 1.5 × (devices on the draining process) / (window in s) + 10
+ *   peak connects/s on a survivor ≤ 2 × (devices on the draining process) / (window in s) + 10
  *
- * i.e. the devices arrive at about the rate the window spreads them at (with room for the uneven
- * draws of 1-s buckets), not all in the same second. Prints the peak rates and the time until every
- * device was synced after the writes stopped.
+ * With the 4-s window that is half the moved devices (+10) in any second: a stampede — every moved
+ * device back within the first second, as after a crash — is about all of them. The factor 2
+ * leaves room for the uneven draws of 1-s buckets and for timers that fire in clumps on a loaded
+ * machine (measured up to 1.6× the mean with a load average of 20 on two cores). Prints the peak rates and the time until every
+ * device was synced after the writes stopped, and its progress on stderr (`[rolling] …`).
+ * CONVSYNC_ROLLING_DEVICES sets another device count (e.g. 200 for a quick look).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientEvent, Collection, type Answer, type ConversationDoc, type PullResponse } from '@convsync/protocol';
@@ -19,7 +22,7 @@ import { WireDevice, newConversation } from './device.js';
 
 const DEVICES = Number(process.env.CONVSYNC_ROLLING_DEVICES ?? 1000);
 const DEVICES_PER_ACCOUNT = 4;
-const WINDOW_MS = 3000;
+const WINDOW_MS = 4000;
 const WRITERS = 20;
 
 /** Connects per 1-s bucket on `url` between `from` and `to`, across every device. */
@@ -37,7 +40,8 @@ function peakConnectsPerSecond(devices: readonly WireDevice[], url: string, from
 }
 
 describe('rolling restart of three processes with 1,000 devices', () => {
-  const cluster = new Cluster({ processes: 3, drainWindowMs: WINDOW_MS });
+  // Pool 6 (not the suite's 4): 1,000 devices resyncing on one process queue their pulls on it.
+  const cluster = new Cluster({ processes: 3, drainWindowMs: WINDOW_MS, pool: 6 });
   const devices: WireDevice[] = [];
   const suffix = runId('').replace(/^_/, '');
 
@@ -95,7 +99,7 @@ describe('rolling restart of three processes with 1,000 devices', () => {
       expect(old?.child.exitCode).toBe(0);
       const survivors = cluster.urls.filter((_, j) => j !== index);
       const peaks = survivors.map((survivor) => peakConnectsPerSecond(devices, survivor, from, to));
-      rolled.push({ index, moved, tookMs: to - from, peaks, bound: (1.5 * moved) / (WINDOW_MS / 1000) + 10 });
+      rolled.push({ index, moved, tookMs: to - from, peaks, bound: (2 * moved) / (WINDOW_MS / 1000) + 10 });
       // The restarted process is back before the next one drains (its port, the devices' URL list).
       progress(`restarted ${index}: moved ${moved}, peaks ${peaks.join('/')}`);
       const ready = await fetch(`${url}/readyz`);
