@@ -56,18 +56,19 @@ describe('security: hardening', () => {
   });
 
   it('an account that floods is rate limited with 416 and a retry hint, other accounts are not, and it is served again after the hint', async () => {
-    server = new ServerProcess();
+    // A budget the flood exceeds however slowly a loaded machine serves it (the default is 1000/1 s).
+    server = new ServerProcess({ args: ['--limit-events-account', '200/2'] });
     await server.start();
     const alice = await WireClient.connect({ url: server.url, token: server.token('alice') });
     try {
       const answers = await Promise.all(Array.from({ length: 1000 }, () => alice.request(ClientEvent.SESSION_INFO, {}, 20_000)));
       const refused = answers.flatMap((a) => (!a.ok && a.error.code === 416 ? [a.error] : []));
       expect(refused.length).toBeGreaterThan(0);
-      expect(answers.filter((a) => a.ok).length).toBeGreaterThan(500);
+      expect(answers.filter((a) => a.ok).length).toBeGreaterThanOrEqual(200);
       expect(alice.socket.connected).toBe(true);
       const hint = Math.max(...refused.map((e) => Number(e.detail?.retryAfterMs)));
       expect(hint).toBeGreaterThan(0);
-      expect(hint).toBeLessThanOrEqual(1000);
+      expect(hint).toBeLessThanOrEqual(2000);
       // The limit is the account's: another account is not punished for alice's flood.
       const bob = await WireClient.connect({ url: server.url, token: server.token('bob') });
       expect(await bob.request(ClientEvent.SESSION_INFO, {})).toMatchObject({ ok: true });
