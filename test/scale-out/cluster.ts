@@ -148,6 +148,11 @@ export interface ClusterOptions {
    * connections when CI runs files in parallel; the bench uses the server's default, 10).
    */
   pool?: number;
+  /**
+   * `--drain-window` of each process (default 0: a stop moves every device at once and closes, as
+   * the suites that only need a process gone expect; the rolling restart sets a real window).
+   */
+  drainWindowMs?: number;
 }
 
 /** N CLI processes + an in-process backend server, all on one schema and one channel prefix. */
@@ -179,7 +184,8 @@ export class Cluster {
       redisChannelPrefix: this.prefix,
       secret: this.secret,
     });
-    this.#args = ['--db', this.database, '--redis', this.redisUrl, '--redis-prefix', this.prefix, '--secret', this.secret];
+    this.#args = ['--db', this.database, '--redis', this.redisUrl, '--redis-prefix', this.prefix, '--secret', this.secret,
+      '--drain-window', String(this.options.drainWindowMs ?? 0)];
     this.nodes.push(...(await Promise.all(Array.from({ length: this.options.processes }, () => ServerNode.start(this.#args)))));
     return this;
   }

@@ -8,7 +8,8 @@
  * - it is given several server URLs; when its server goes away it connects to the next one and
  *   resyncs from its checkpoint;
  * - `push` and `send` retry until the server acknowledges (sends are idempotent by client id), so
- *   "acknowledged" means committed.
+ *   "acknowledged" means committed; a 416 is retried after its `retryAfterMs`, as the engine does;
+ * - on `session:move` (its server is draining) it moves to the next URL after the delay asked.
  *
  * Every applied conversation's `serverRev` is recorded, so a test can prove no change was skipped.
  */
@@ -18,12 +19,14 @@ import {
   PROTOCOL_VERSION,
   ServerEvent,
   emptyConversation,
+  retryAfterMs,
   normalizeConversation,
   type Answer,
   type ConversationDoc,
   type Message,
   type PullResponse,
   type PushResponse,
+  type SessionMove,
   type StreamEvent,
 } from '@convsync/protocol';
 import { io, type Socket } from 'socket.io-client';
@@ -53,8 +56,10 @@ export class WireDevice {
   readonly appliedRevs: number[] = [];
   /** Any document that arrived at or below the position it was applied at (must stay empty). */
   readonly outOfOrder: string[] = [];
-  readonly stats = { streamsApplied: 0, gaps: 0, pulls: 0, failovers: 0, connects: 0 };
+  readonly stats = { streamsApplied: 0, gaps: 0, pulls: 0, failovers: 0, connects: 0, moves: 0 };
   readonly urlsUsed: string[] = [];
+  /** When (ms since the epoch) each connect of `urlsUsed` happened. */
+  readonly connectTimes: number[] = [];
 
   #socket: Socket | undefined;
   #index: number;
@@ -62,6 +67,8 @@ export class WireDevice {
   #chain: Promise<void> = Promise.resolve();
   #connected: Promise<void>;
   #markConnected!: () => void;
+  /** Whether `#connected` has resolved (a failover then needs a new one; before, callers wait on it). */
+  #wasConnected = false;
 
   private constructor(readonly options: DeviceOptions) {
     this.#index = options.start ?? 0;
@@ -149,27 +156,41 @@ export class WireDevice {
     socket.on('connect', () => {
       this.stats.connects++;
       this.urlsUsed.push(url);
+      this.connectTimes.push(Date.now());
+      this.#wasConnected = true;
       this.#markConnected();
       // A (re)connect may follow missed events: resync from the checkpoint, as the engine does.
       this.#enqueue(() => this.#pullAll());
     });
     socket.on(ServerEvent.STREAM, (event: StreamEvent) => this.#enqueue(() => this.#onStream(event)));
-    const failover = () => {
+    const failover = (delayMs = 50) => {
+      if (this.#socket !== socket) return; // this socket already failed over (a move, then its close)
+      this.#socket = undefined;
       socket.removeAllListeners();
       socket.disconnect();
       if (this.#closed) return;
-      this.#connected = new Promise((done) => { this.#markConnected = done; });
+      // Replacing a promise nobody resolved yet would strand the requests waiting on it.
+      if (this.#wasConnected) {
+        this.#wasConnected = false;
+        this.#connected = new Promise((done) => { this.#markConnected = done; });
+      }
       this.stats.failovers++;
       this.#index = (this.#index + 1) % this.options.urls.length;
-      setTimeout(() => this.#connect(), 50);
+      setTimeout(() => this.#connect(), delayMs);
     };
-    socket.on('disconnect', failover);
-    socket.on('connect_error', failover);
+    socket.on('disconnect', () => failover());
+    socket.on('connect_error', (error: Error & { data?: { detail?: unknown } }) => failover(Math.max(50, retryAfterMs(error.data?.detail) ?? 0)));
+    socket.on(ServerEvent.SESSION_MOVE, (move: SessionMove) => {
+      this.stats.moves++;
+      setTimeout(() => failover(0), move.reconnectInMs + Math.floor(Math.random() * 250));
+    });
   }
 
   #enqueue(task: () => Promise<void>): void {
     this.#chain = this.#chain.then(task).catch(() => {
-      // A pull cut by a disconnect is redone by the resync of the next connect.
+      // A pull cut by a disconnect is redone by the resync of the next connect; one that failed on
+      // a live socket (a timeout under load) is redone now, or nothing would until the next event.
+      if (!this.#closed && this.#socket?.connected === true) setTimeout(() => this.#enqueue(() => this.#pullAll()), 100);
     });
   }
 
@@ -197,6 +218,11 @@ export class WireDevice {
         checkpoint: { seq: this.position[collection] },
         batchSize: 100,
       })) as Answer<PullResponse>;
+      const hint = answer.ok ? undefined : retryAfterMs(answer.error.detail);
+      if (hint !== undefined) {
+        await new Promise((done) => setTimeout(done, hint));
+        continue;
+      }
       if (!answer.ok) throw new Error(`pull refused: ${answer.error.code} ${answer.error.desc}`);
       this.#apply(collection, answer.documents as ConversationDoc[], answer.checkpoint.seq);
       if (!answer.hasMore) return;
@@ -230,6 +256,11 @@ export class WireDevice {
         answer = (await socket.timeout(REQUEST_TIMEOUT_MS).emitWithAck(event, payload)) as Answer<T>;
       } catch {
         continue; // disconnected or timed out: the server may or may not have committed; retry.
+      }
+      const hint = answer.ok ? undefined : retryAfterMs(answer.error.detail);
+      if (hint !== undefined) {
+        await new Promise((done) => setTimeout(done, hint));
+        continue; // rate limited: not carried out, so sending it again is safe.
       }
       if (!answer.ok) throw new Error(`${event} refused: ${answer.error.code} ${answer.error.desc}`);
       return answer;

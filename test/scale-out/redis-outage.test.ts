@@ -68,4 +68,28 @@ describe('a Redis restart under two server processes', () => {
     await left.waitFor(() => left.conversations.has(`${account}|1|after`), 30_000, 'the writer\'s own stream');
     expect([...right.conversations.keys()].sort()).toEqual([...left.conversations.keys()].sort());
   });
+
+  it('a device that joins while Redis is down does not crash its process, and its room streams again once Redis is back', async () => {
+    const account = `joined_${suffix}`;
+    const token = await cluster.token(account);
+    const writer = await WireDevice.open({ accountId: account, deviceId: 'writer', token, urls: cluster.urls, start: 0 });
+    devices.push(writer);
+    await redis.stop();
+    // Joining the account room subscribes its channel: that command fails while Redis is away.
+    const late = await WireDevice.open({ accountId: account, deviceId: 'late', token, urls: cluster.urls, start: 1 });
+    devices.push(late);
+    const node = cluster.nodes[1];
+    await late.waitFor(() => (node?.stderr ?? '').includes('"msg":"redis subscribe failed'), 30_000, 'the failed subscription');
+    expect(node?.alive).toBe(true);
+
+    await redis.restart();
+    await late.waitFor(() => (node?.stderr ?? '').includes('"msg":"redis subscription back'), 30_000, 'the subscription back');
+    const streamed = late.stats.streamsApplied;
+    await writer.push([newConversation(`${account}|1|after`)]);
+    await late.waitFor(() => late.conversations.has(`${account}|1|after`), 30_000, 'the change after the outage');
+    // By the room's stream, resubscribed — not by a reconnect.
+    expect(late.stats.streamsApplied).toBeGreaterThan(streamed);
+    expect(late.stats.failovers).toBe(0);
+    expect(node?.alive).toBe(true);
+  });
 });

@@ -92,6 +92,8 @@ export {
 export { PullOrder, unreadCellSchema, unreadOfCells, unreadTotalsSchema, type UnreadCell, type UnreadCellFilter, type UnreadTotals } from './wire/first-page.js';
 export { pushAnswerSchema, pushRequestSchema, type PushAnswer, type PushRequest, type PushResponse } from './wire/push.js';
 export { streamEventSchema, type StreamEvent } from './wire/stream.js';
+export { MAX_RECONNECT_IN_MS, sessionMoveSchema, type SessionMove } from './wire/session-move.js';
+export { MAX_RETRY_AFTER_MS, retryAfterDetailSchema, retryAfterMs } from './wire/retry-after.js';
 export { sendMessageAnswerSchema, sendMessageRequestSchema, type SendMessageRequest, type SendMessageResponse } from './wire/message-send.js';
 export { messageListAnswerSchema, messageListRequestSchema, type MessageListRequest, type MessageListResponse } from './wire/message-list.js';
 export {

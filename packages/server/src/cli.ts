@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
  * `convsync-server`: starts the sync server from flags or CONVSYNC_* environment variables, logs
- * JSON lines to stderr, and shuts down gracefully on SIGTERM/SIGINT (stop accepting, close the
- * sockets, wait for running transactions, close the store).
+ * JSON lines to stderr, and shuts down gracefully on SIGTERM/SIGINT: it drains (stops accepting,
+ * asks its devices to move over `--drain-window`, waits for running transactions) and exits 0.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { PROTOCOL_VERSION } from '@convsync/protocol';
+import { LIMIT_FLAGS, LIMITS_HELP, drainWindowFrom, limitsFrom } from './cli-options.js';
 import { pinoLogger, type LogLevel } from './logger.js';
 import { authFromFlags } from './auth/flags.js';
 import { startServer } from './server.js';
@@ -36,7 +37,7 @@ Usage: convsync-server [options]
                     (default info; JSON lines on stderr)
   --version, -v     print the version and the wire protocol version
   --help, -h        this text
-
+${LIMITS_HELP}
 HTTP on the same port: GET /healthz (liveness), GET /readyz (readiness: the database
 and Redis answer; 503 names what is down), GET /metrics (Prometheus).
 Tokens for development: start with --dev and POST /dev/token, e.g.
@@ -71,6 +72,7 @@ async function main(): Promise<void> {
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
+      ...LIMIT_FLAGS,
     },
     strict: true,
   });
@@ -94,6 +96,8 @@ async function main(): Promise<void> {
   const redisChannelPrefix = values['redis-prefix'] ?? env.CONVSYNC_REDIS_PREFIX;
   const secret = values.secret ?? env.CONVSYNC_SECRET;
   const dev = values.dev === true || env.CONVSYNC_DEV === '1';
+  const limits = limitsFrom(values, env);
+  const drainWindowMs = drainWindowFrom(values, env);
   if (secret === undefined) logger.log('warn', 'no --secret given: using a random one, tokens will not survive a restart');
 
   const auth = authFromFlags(values, env);
@@ -104,6 +108,7 @@ async function main(): Promise<void> {
     database: values.db ?? env.CONVSYNC_DB ?? './convsync.sqlite',
     logger,
     dev,
+    limits,
     ...(redisUrl === undefined ? {} : { redisUrl }),
     ...(redisChannelPrefix === undefined ? {} : { redisChannelPrefix }),
     ...(secret === undefined ? {} : { secret }),
@@ -117,7 +122,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.log('info', 'shutting down', { signal });
-    server.close().then(
+    // SIGINT is a developer's Ctrl-C: move everyone at once rather than wait out the window.
+    server.drain({ windowMs: signal === 'SIGTERM' ? drainWindowMs : 0 }).then(
       () => process.exit(0),
       (error: unknown) => {
         logger.log('error', 'shutdown failed', { error: String(error) });

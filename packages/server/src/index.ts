@@ -18,5 +18,6 @@ export {
 } from './logger.js';
 export type { CrashFault, CrashPoint, FaultPlan } from './faults.js';
 export type { Dependency, ReadinessReport } from './health.js';
-export type { RateLimitOptions } from './transport/rate-limit.js';
+export { DEFAULT_LIMITS, parseLimit, type Limit, type LimitsOptions } from './transport/limits.js';
+export { DEFAULT_DRAIN_WINDOW_MS, type DrainOptions } from './transport/drain.js';
 export type { Store, StoreReader, StoreTx } from './store/store.js';

@@ -21,8 +21,8 @@ export type RefusalReason = 'auth' | 'protocol' | 'invalid' | 'origin' | 'rate_l
 export const REFUSAL_REASONS: readonly RefusalReason[] = ['auth', 'protocol', 'invalid', 'origin', 'rate_limit', 'draining', 'internal'];
 
 /** Which limit refused a request (the `scope` label of `convsync_rate_limited_total`). */
-export type RateLimitScope = 'session' | 'account' | 'address' | 'handshake';
-export const RATE_LIMIT_SCOPES: readonly RateLimitScope[] = ['session', 'account', 'address', 'handshake'];
+export type RateLimitScope = 'account' | 'address' | 'handshake';
+export const RATE_LIMIT_SCOPES: readonly RateLimitScope[] = ['account', 'address', 'handshake'];
 
 /** Why the store reran a transaction (the `reason` label of `convsync_store_retries_total`). */
 export const STORE_RETRY_REASONS: readonly StoreRetryReason[] = ['deadlock', 'serialization', 'duplicate_send', 'busy'];
@@ -111,7 +111,7 @@ export class Metrics {
   readonly messages = new Counter({ name: 'convsync_messages_total', help: 'Messages stored.', registers: [this.registry] });
   readonly rateLimited = new Counter({
     name: 'convsync_rate_limited_total',
-    help: 'Requests refused by a rate limit (416), by the limit that refused (session, account, address, handshake).',
+    help: 'Requests refused by a rate limit (416), by the limit that refused (account, address, handshake).',
     labelNames: ['scope'] as const,
     registers: [this.registry],
   });

@@ -31,7 +31,8 @@ import type { Store, StoreObserver } from './store/store.js';
 import { createDispatcher } from './transport/dispatcher.js';
 import { createHttpHandler } from './transport/http.js';
 import { StreamHub } from './transport/hub.js';
-import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './transport/rate-limit.js';
+import { createDrainer, type DrainOptions } from './transport/drain.js';
+import { openRateLimits, type LimitsOptions } from './transport/limits.js';
 import { openRedisAdapter, repairAfterOutages, type RedisAdapterHandle } from './transport/redis-adapter.js';
 import { attachSockets, openInProcessSession } from './transport/sessions.js';
 
@@ -75,8 +76,11 @@ export interface ServerOptions {
   faults?: FaultPlan;
   /** Browser origins allowed to connect (absent: all, for development). */
   allowedOrigins?: readonly string[];
-  /** Per-session token bucket (default 300 requests/s, burst 600). */
-  rateLimit?: RateLimitOptions;
+  /**
+   * Rate limits per account and per client address, on handshakes and events; shared through
+   * Redis when `redisUrl` is set (docs/SCALING.md "Limits and how to size them").
+   */
+  limits?: LimitsOptions;
   /** Enables `POST /dev/token {accountId}` (for the demo's sign-in). Off by default. */
   dev?: boolean;
   /** Message server id source (default: random UUIDs). */
@@ -111,6 +115,13 @@ export interface ConvSyncServer {
   connectInProcess(token: string, options?: { deviceId?: string }): Promise<SessionEndpoint>;
   /** Stops accepting, disconnects every session, waits for running transactions, closes the store. */
   close(): Promise<void>;
+  /**
+   * Restart without a stampede: stops accepting (`/readyz` 503), asks every device to move
+   * (`session:move`, spread over `windowMs`), waits for them and the requests in flight, then closes.
+   */
+  drain(options?: DrainOptions): Promise<void>;
+  /** Whether a drain has started. */
+  readonly draining: boolean;
 }
 
 /** The largest frame a client may send: a push of Limits.MAX_PUSH_BYTES of rows and its envelope. */
@@ -166,13 +177,22 @@ export async function startServer(options: ServerOptions = {}): Promise<ConvSync
     publish: (owner, event) => hub.publish(owner, event),
   };
   const tokens = createTokenService({ secret: options.secret ?? generateSecret(), now, auth });
-  const dispatch = faults.wrapDispatch(createDispatcher({
+  const limits = await openRateLimits({
+    metrics,
+    logger,
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
+    ...(options.redisChannelPrefix === undefined ? {} : { keyPrefix: options.redisChannelPrefix }),
+  }).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
+  const untracked = faults.wrapDispatch(createDispatcher({
     ctx,
     metrics,
     logger,
     ...(options.maxFrameBytes === undefined ? {} : { pull: { maxFrameBytes: options.maxFrameBytes } }),
   }));
-  const deps = { tokens, dispatch, hub, metrics, logger, rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT, now };
 
   let redis: RedisAdapterHandle | undefined;
   const readiness = createReadiness({
@@ -198,6 +218,9 @@ export async function startServer(options: ServerOptions = {}): Promise<ConvSync
       callback(null, accepted);
     },
   });
+  const drainer = createDrainer({ io, readiness, metrics, logger });
+  const dispatch = drainer.track(untracked);
+  const deps = { tokens, dispatch, hub, metrics, logger, limits, now };
   const inProcess = new Set<() => void>();
   try {
     if (options.redisUrl !== undefined) {
@@ -212,6 +235,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ConvSync
       repairAfterOutages({ io, store, redis, logger });
     }
     hub.attach(io, { spansProcesses: redis !== undefined });
+    io.use((socket, next) => drainer.gate(socket, next));
     attachSockets(io, deps);
     const address = await listen(http, options.port ?? 0, host);
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
@@ -223,7 +247,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ConvSync
     });
 
     let closing: Promise<void> | undefined;
-    return {
+    const server: ConvSyncServer = {
       url,
       port: address.port,
       issueToken: (accountId, issueOptions) => tokens.issue(accountId, issueOptions),
@@ -244,7 +268,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ConvSync
         await upsertUser(ctx, user);
       },
       async connectInProcess(token, sessionOptions = {}) {
-        if (closing !== undefined) throw new ConvSyncError(ErrorCode.SERVER_UNREACHABLE, 'the server is closing');
+        if (closing !== undefined || drainer.draining) throw new ConvSyncError(ErrorCode.SERVER_UNREACHABLE, 'the server is closing');
         return openInProcessSession(deps, token, {
           ...sessionOptions,
           onClose: (close) => {
@@ -264,15 +288,25 @@ export async function startServer(options: ServerOptions = {}): Promise<ConvSync
           });
           await store.close();
           await redis?.close();
+          await limits.close();
           logger.log('info', 'server closed', { url });
         })();
         return closing;
       },
+      get draining() {
+        return drainer.draining;
+      },
+      async drain(drainOptions) {
+        if (closing === undefined) await drainer.drain(drainOptions);
+        await server.close();
+      },
     };
+    return server;
   } catch (error) {
     await io.close();
     await store.close();
     await redis?.close();
+    await limits.close();
     throw error;
   }
 }

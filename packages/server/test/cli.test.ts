@@ -60,7 +60,7 @@ describe('command line', () => {
   it('starts, answers /healthz, /metrics and dev tokens, serves sockets, and shuts down cleanly on SIGTERM', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'convsync-cli-'));
     dirs.push(dir);
-    const running = run(['--port', '0', '--db', join(dir, 'db.sqlite'), '--secret', 'cli-test-secret', '--dev']);
+    const running = run(['--port', '0', '--db', join(dir, 'db.sqlite'), '--secret', 'cli-test-secret', '--dev', '--drain-window', '0']);
     children.push(running.child);
     const { url } = (await waitForLine(running, 'server listening')) as { url: string };
     const health = await fetch(`${url}/healthz`);

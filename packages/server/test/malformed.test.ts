@@ -78,16 +78,22 @@ describe('malformed input', () => {
     expect(await bob.request(ClientEvent.SESSION_INFO, {})).toMatchObject({ ok: true, accountId: 'bob' });
   });
 
-  it('a session over its rate limit gets 416, others are unaffected', async () => {
-    const server = await h.server({ rateLimit: { ratePerSecond: 0.001, burst: 5 } });
+  it('an account over its rate limit gets 416 with a retry hint, other accounts are unaffected', async () => {
+    const server = await h.server({ limits: { eventsPerAccount: { points: 5, durationSeconds: 60 } } });
     const alice = await h.client(server, 'alice');
     const answers = await Promise.all(Array.from({ length: 8 }, () => alice.request(ClientEvent.SESSION_INFO, {})));
     expect(answers.filter((a) => a.ok)).toHaveLength(5);
-    expect(answers.filter((a) => !a.ok).every((a) => !a.ok && a.error.code === ErrorCode.RATE_LIMITED)).toBe(true);
+    const refused = answers.flatMap((a) => (a.ok ? [] : [a.error]));
+    expect(refused).toHaveLength(3);
+    for (const error of refused) {
+      expect(error.code).toBe(ErrorCode.RATE_LIMITED);
+      expect(error.detail?.retryAfterMs).toBeGreaterThan(50_000);
+    }
+    expect(alice.socket.connected).toBe(true);
     const bob = await h.client(server, 'bob');
     expect(await bob.request(ClientEvent.SESSION_INFO, {})).toMatchObject({ ok: true });
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    expect(metrics).toMatch(/convsync_rate_limited_total\{scope="session"\} 3/);
+    expect(metrics).toMatch(/convsync_rate_limited_total\{scope="account"\} 3/);
     expect(metrics).toMatch(/convsync_errors_total\{code="416"\} 3/);
   });
 

@@ -42,16 +42,18 @@ export class InMemoryTransport extends ConnectionLifecycle implements Transport 
   }
 
   override async request<E extends ClientEventName>(event: E, payload: RequestOf<E>): Promise<ResponseOf<E>> {
-    const endpoint = this.requireOnline(this.#endpoint);
-    const generation = this.generation;
-    const raw = wire(await endpoint.request(event, wire(encodeRequest(event, payload))));
-    try {
-      return decodeAnswer(event, raw);
-    } catch (error) {
-      // The server ended the session under this request: that is a lost connection.
-      if (error instanceof ConvSyncError && error.code === ErrorCode.OFFLINE && this.isCurrent(generation)) this.lost(error);
-      throw error;
-    }
+    return this.holdOff.run(async () => {
+      const endpoint = this.requireOnline(this.#endpoint);
+      const generation = this.generation;
+      const raw = wire(await endpoint.request(event, wire(encodeRequest(event, payload))));
+      try {
+        return decodeAnswer(event, raw);
+      } catch (error) {
+        // The server ended the session under this request: that is a lost connection.
+        if (error instanceof ConvSyncError && error.code === ErrorCode.OFFLINE && this.isCurrent(generation)) this.lost(error);
+        throw error;
+      }
+    });
   }
 
   protected override open(generation: number): void {

@@ -17,6 +17,8 @@ import {
   type StreamEvent,
 } from '@convsync/protocol';
 import { clockOffset, closedError, isTerminal, offlineError, readStreamEvent } from './answers.js';
+import { HoldOff } from './hold-off.js';
+import { moveDelay, readMove } from './move.js';
 import type { ClientEventName, ConnectionState, RequestOf, ResponseOf, Transport } from './transport.js';
 
 /** What the lifecycle needs from its transport's options; read on each use, as the options are. */
@@ -39,6 +41,8 @@ export abstract class ConnectionLifecycle implements Transport {
 
   readonly state$: Observable<ConnectionState> = this.#state.pipe(distinctUntilChanged());
   readonly stream$: Observable<StreamEvent> = this.#stream.asObservable();
+  /** The server's 416 retry hints: requests and reconnects wait them out (hold-off.ts). */
+  protected readonly holdOff = new HoldOff();
 
   constructor(options: LifecycleOptions) {
     this.#options = options;
@@ -138,11 +142,34 @@ export abstract class ConnectionLifecycle implements Transport {
     this.beforeRetry();
     const attempt = this.#attempt + 1;
     this.#state.next({ status: 'connecting', attempt });
-    const delay = this.#options.retryDelayMs(attempt);
+    // A handshake refused as rate limited waits at least as long as the server asked.
+    const delay = Math.max(this.#options.retryDelayMs(attempt), this.holdOff.note(error) ? this.holdOff.remainingMs : 0);
     const generation = this.#generation;
     this.#retry = setTimeout(() => {
       if (this.isCurrent(generation)) this.#open();
     }, delay);
+  }
+
+  /**
+   * A raw `session:move` of the current session: the server is draining and asks this device to
+   * reconnect (to the next server) in `reconnectInMs`. Not an error: nothing is reported, and the
+   * session stays online until then.
+   */
+  protected moveRequested(raw: unknown): void {
+    const move = readMove(raw);
+    if (move === null) {
+      this.#options.report(new ConvSyncError(ErrorCode.PROTOCOL_MISMATCH, 'malformed session:move ignored'));
+      return;
+    }
+    const generation = this.#generation;
+    clearTimeout(this.#retry);
+    this.#retry = setTimeout(() => {
+      if (!this.isCurrent(generation)) return;
+      this.#abandon();
+      this.beforeRetry();
+      this.#attempt = 0;
+      this.#open();
+    }, moveDelay(move));
   }
 
   #open(): void {

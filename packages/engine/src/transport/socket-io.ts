@@ -54,8 +54,7 @@ export class SocketIoTransport extends ConnectionLifecycle implements Transport 
   }
 
   override async request<E extends ClientEventName>(event: E, payload: RequestOf<E>, options: { timeoutMs?: number } = {}): Promise<ResponseOf<E>> {
-    const socket = this.requireOnline(this.#socket);
-    return this.#send(socket, event, payload, options.timeoutMs ?? this.#timeoutMs);
+    return this.holdOff.run(() => this.#send(this.requireOnline(this.#socket), event, payload, options.timeoutMs ?? this.#timeoutMs));
   }
 
   async #send<E extends ClientEventName>(socket: Socket, event: E, payload: RequestOf<E>, timeoutMs: number): Promise<ResponseOf<E>> {
@@ -111,9 +110,10 @@ export class SocketIoTransport extends ConnectionLifecycle implements Transport 
     });
     socket.on('connect_error', (error: Error & { data?: unknown }) => {
       if (!current()) return;
-      const data = error.data as { code?: unknown; desc?: unknown } | undefined;
+      const data = error.data as { code?: unknown; desc?: unknown; detail?: unknown } | undefined;
+      const detail = typeof data?.detail === 'object' && data.detail !== null ? { detail: data.detail as Record<string, unknown> } : {};
       const refused = isErrorCode(data?.code)
-        ? new ConvSyncError(data.code, typeof data.desc === 'string' ? data.desc : error.message)
+        ? new ConvSyncError(data.code, typeof data.desc === 'string' ? data.desc : error.message, detail)
         : new ConvSyncError(ErrorCode.SERVER_UNREACHABLE, `cannot reach ${url}: ${error.message}`, { cause: error });
       this.lost(refused);
     });
@@ -122,6 +122,9 @@ export class SocketIoTransport extends ConnectionLifecycle implements Transport 
     });
     socket.on('sync:stream', (raw: unknown) => {
       if (current()) this.receive(raw);
+    });
+    socket.on('session:move', (raw: unknown) => {
+      if (current()) this.moveRequested(raw);
     });
     socket.connect();
   }

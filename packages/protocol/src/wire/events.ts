@@ -9,6 +9,7 @@ import type { PullJsonResponse, PullRequest, PullResponse } from './pull.js';
 import type { PushRequest, PushResponse } from './push.js';
 import type { SessionInfoRequest, SessionInfoResponse } from './session-info.js';
 import type { SessionRenewRequest, SessionRenewResponse } from './session-renew.js';
+import type { SessionMove } from './session-move.js';
 import type { StreamEvent } from './stream.js';
 
 export const ClientEvent = {
@@ -23,6 +24,7 @@ export type ClientEvent = (typeof ClientEvent)[keyof typeof ClientEvent];
 
 export const ServerEvent = {
   STREAM: 'sync:stream',
+  SESSION_MOVE: 'session:move',
 } as const;
 
 export interface ClientToServerEvents {
@@ -37,10 +39,13 @@ export interface ClientToServerEvents {
 
 export interface ServerToClientEvents {
   'sync:stream': (event: StreamEvent) => void;
+  'session:move': (move: SessionMove) => void;
 }
 
 /** What a refused handshake carries in `connect_error.data`. */
 export interface ConnectErrorData {
   code: number;
   desc: string;
+  /** A 416 refusal's `{retryAfterMs}`. */
+  detail?: Record<string, unknown>;
 }

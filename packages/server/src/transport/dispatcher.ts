@@ -27,7 +27,6 @@ import { ingestMessage } from '../messages/ingest.js';
 import type { Metrics } from '../metrics.js';
 import { pull, type PullOptions } from '../sync/pull.js';
 import { push } from '../sync/push.js';
-import type { TokenBucket } from './rate-limit.js';
 
 /** One authenticated session (a socket or an in-process endpoint). */
 export interface Session {
@@ -35,7 +34,8 @@ export interface Session {
   deviceId: string | undefined;
   /** When the token expires (ms since the epoch). */
   expiresAt: number;
-  limiter: TokenBucket;
+  /** Draws one request from the session's rate limits (docs/SCALING.md); throws 416 when over. */
+  admit: () => Promise<void>;
   /** This session's lines (bound to its account and device); absent: the dispatcher's logger. */
   logger?: Logger;
   /** Swaps the session's token (`session:renew`); resolves the new expiry. See `session-renew.ts`. */
@@ -101,10 +101,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatch {
 
   return async (session, event, payload) => {
     try {
-      if (!session.limiter.take()) {
-        metrics.rateLimited.labels('session').inc();
-        throw new ConvSyncError(ErrorCode.RATE_LIMITED, 'rate limited: too many requests, slow down');
-      }
+      await session.admit();
       // The expiry timer closes the session, but a request may arrive before it fires.
       if (event !== ClientEvent.SESSION_RENEW && session.expiresAt <= ctx.now()) {
         throw new ConvSyncError(ErrorCode.AUTH_FAILED, 'the token expired: renew it (session:renew) or reconnect');

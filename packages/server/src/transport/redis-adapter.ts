@@ -83,6 +83,8 @@ export async function openRedisAdapter(options: RedisAdapterOptions): Promise<Re
   const sharded = options.sharded ?? majorVersion(await pub.info('server')) >= 7;
   const onPublishFailed = options.onPublishFailed;
   if (onPublishFailed !== undefined) observePublishes(pub, onPublishFailed);
+  // Before the adapter subscribes and before the 'ready' listener below: see guardSubscriptions.
+  guardSubscriptions(sub, options.logger);
   const prefix = options.channelPrefix ?? 'convsync';
   const adapter = sharded
     ? createShardedAdapter(pub, sub, { channelPrefix: prefix })
@@ -148,6 +150,48 @@ function observePublishes(pub: Redis, onFailed: (error: unknown) => void): void 
     });
     Object.assign(pub, { [name]: observed });
   }
+}
+
+/**
+ * The sharded adapter subscribes to an account room's channel when a socket joins the room, and
+ * does not handle the command's failure: with Redis away, ioredis rejects it (MaxRetriesPerRequest)
+ * and the rejection would be unhandled — a crash. Here a failed (S)SUBSCRIBE is caught, logged and
+ * remembered, and sent again when the connection is back (unless the room was left meanwhile);
+ * ioredis itself only resubscribes to channels whose subscription had succeeded. The retries are
+ * sent on 'ready' before the outage repair's PING (same connection, in order), so the repair's
+ * nudge reads positions after the channel is subscribed again.
+ */
+function guardSubscriptions(sub: Redis, logger: Logger | undefined): void {
+  const pending = new Set<string>();
+  const flat = (args: unknown[]): string[] => args.flat().filter((arg): arg is string => typeof arg === 'string');
+  for (const [subscribe, unsubscribe] of [['ssubscribe', 'sunsubscribe'], ['subscribe', 'unsubscribe']] as const) {
+    const send = sub[subscribe].bind(sub) as (...channels: string[]) => Promise<unknown>;
+    const stop = sub[unsubscribe].bind(sub) as (...channels: string[]) => Promise<unknown>;
+    const guarded = (...args: unknown[]): Promise<unknown> => {
+      const channels = flat(args);
+      for (const channel of channels) pending.delete(`${subscribe}:${channel}`);
+      return send(...channels).catch((error: unknown) => {
+        for (const channel of channels) pending.add(`${subscribe}:${channel}`);
+        logger?.log('warn', 'redis subscribe failed: retried when Redis is back', { channels: channels.length, error: error instanceof Error ? error.message : String(error) });
+        return 0;
+      });
+    };
+    const guardedStop = (...args: unknown[]): Promise<unknown> => {
+      const channels = flat(args);
+      for (const channel of channels) pending.delete(`${subscribe}:${channel}`);
+      return stop(...channels).catch(() => 0);
+    };
+    Object.assign(sub, { [subscribe]: guarded, [unsubscribe]: guardedStop });
+  }
+  sub.on('ready', () => {
+    const retry = [...pending];
+    pending.clear();
+    for (const entry of retry) {
+      const at = entry.indexOf(':');
+      const command = entry.slice(0, at) as 'ssubscribe' | 'subscribe';
+      void (sub[command] as (channel: string) => Promise<unknown>)(entry.slice(at + 1));
+    }
+  });
 }
 
 type Positions = (owners: readonly string[]) => Promise<[number, number][]>;

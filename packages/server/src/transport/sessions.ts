@@ -22,7 +22,7 @@ import { childLogger, type Logger } from '../logger.js';
 import { refusalReason, type Metrics } from '../metrics.js';
 import type { Dispatch, Session } from './dispatcher.js';
 import { accountRoom, type StreamHub } from './hub.js';
-import { TokenBucket, type RateLimitOptions } from './rate-limit.js';
+import type { ClientOrigin, RateLimits } from './limits.js';
 import { sessionExpiry, sessionRenewer } from './session-renew.js';
 
 export interface SessionDeps {
@@ -31,16 +31,16 @@ export interface SessionDeps {
   hub: StreamHub;
   metrics: Metrics;
   logger: Logger;
-  rateLimit: RateLimitOptions;
+  limits: RateLimits;
   now: () => number;
 }
 
 function connectError(error: ConvSyncError): Error & { data: ConnectErrorData } {
-  return Object.assign(new Error(error.desc), { data: { code: error.code, desc: error.desc } });
+  return Object.assign(new Error(error.desc), { data: error.toWire() });
 }
 
 /** Checks `handshake.auth`: a token is present (302), the protocol version (192003), the token verifies (302). */
-async function authenticate(deps: SessionDeps, auth: unknown): Promise<Session> {
+async function authenticate(deps: SessionDeps, auth: unknown, origin: ClientOrigin): Promise<Session> {
   const record = typeof auth === 'object' && auth !== null ? (auth as Record<string, unknown>) : {};
   if (typeof record.token !== 'string' || record.token.length === 0) {
     throw new ConvSyncError(ErrorCode.AUTH_FAILED, 'missing token');
@@ -51,11 +51,13 @@ async function authenticate(deps: SessionDeps, auth: unknown): Promise<Session> 
   }
   const parsed = parseOrThrow(handshakeAuthSchema, auth, 'handshake auth');
   const verified = await deps.tokens.verify(parsed.token);
+  const address = deps.limits.clientAddress(origin);
+  await deps.limits.admitHandshake(verified.accountId, address);
   return {
     accountId: verified.accountId,
     deviceId: parsed.deviceId,
     expiresAt: verified.expiresAt,
-    limiter: new TokenBucket(deps.rateLimit, deps.now),
+    admit: () => deps.limits.admitEvent(verified.accountId, address),
   };
 }
 
@@ -63,7 +65,7 @@ async function authenticate(deps: SessionDeps, auth: unknown): Promise<Session> 
 export function attachSockets(io: SocketServer, deps: SessionDeps): void {
   io.use((socket, next) => {
     const handshakeTimer = deps.metrics.handshakeSeconds.startTimer();
-    authenticate(deps, socket.handshake.auth).then(
+    authenticate(deps, socket.handshake.auth, socket.handshake).then(
       (session) => {
         handshakeTimer({ outcome: 'accepted' });
         (socket.data as { session?: Session }).session = session;
@@ -137,11 +139,12 @@ export async function openInProcessSession(
     throw new ConvSyncError(ErrorCode.INVALID_PARAMETER, 'malformed device id');
   }
   const verified = await deps.tokens.verify(token);
+  await deps.limits.admitHandshake(verified.accountId, undefined);
   const session: Session = {
     accountId: verified.accountId,
     deviceId: options.deviceId,
     expiresAt: verified.expiresAt,
-    limiter: new TokenBucket(deps.rateLimit, deps.now),
+    admit: () => deps.limits.admitEvent(verified.accountId, undefined),
     logger: childLogger(deps.logger, { accountId: verified.accountId, deviceId: options.deviceId, inProcess: true }),
   };
   const unsubscribes = new Set<() => void>();
