@@ -8,6 +8,7 @@
 import { Subject, firstValueFrom, filter, timeout, type Subscription } from 'rxjs';
 import { conversationRank, type ConversationDoc } from '@convsync/protocol';
 import type { BenchEngine } from './convsync.js';
+import type { BenchDatabase } from './rx-schema.js';
 
 /** The rows a phone shows at once, with room to scroll. */
 export const SCREEN_ROWS = 50;
@@ -121,4 +122,21 @@ export async function timeFirstScreen(
     for (const subscription of subscriptions) subscription.unsubscribe();
     await engine.close();
   }
+}
+
+/**
+ * The peer's screen once its replication is done (read untimed, to prove the peer's figure is of
+ * the same screen): its rows in the protocol's list order and its total unread.
+ */
+export async function peerScreen(database: BenchDatabase): Promise<ExpectedScreen> {
+  const docs = await database.conversations.find().exec();
+  return expectedScreen(docs.map((doc) => ({ ...doc.toJSON(), _deleted: false }) as ConversationDoc));
+}
+
+/** Why `shown` is not `expected`, or null when it is. */
+export function screenDiff(shown: ExpectedScreen, expected: ExpectedScreen): string | null {
+  if (shown.conversations !== expected.conversations) return `${shown.conversations} conversations, expected ${expected.conversations}`;
+  if (shown.totalUnread !== expected.totalUnread) return `total unread ${shown.totalUnread}, expected ${expected.totalUnread}`;
+  if (!sameRows(shown.rows, expected.rows)) return 'the top rows differ';
+  return null;
 }
