@@ -8,7 +8,7 @@
  * its own order and knows the total only once it has every document: its first right screen is
  * its full sync. Node (memory, Dexie over fake-indexeddb) and Chromium (Dexie on IndexedDB).
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { barChart } from '../lib/chart.js';
 import { chromiumInstalled, CHROMIUM_PATH, launchChromium, openBenchPage, startPageServer, type PageServer } from '../lib/browser.js';
 import { createEngine, deviceOptions, engineAvailable, removeReplica } from '../lib/convsync.js';
@@ -82,8 +82,7 @@ function rowOf(mode: Mode, size: number, environment: Environment, storage: Stor
 /** One untimed round first where it is cheap (JIT, socket.io and RxDB code paths). */
 const warmUp = (size: number): number => (size <= 20_000 ? -1 : 0);
 
-async function nodeRows(mode: Mode, size: number, seed: FirstScreenSeed, peer: PeerServer, progress: Progress): Promise<Row[]> {
-  const rows: Row[] = [];
+async function nodeRows(mode: Mode, size: number, seed: FirstScreenSeed, peer: PeerServer, progress: Progress, onRow: (row: Row) => void): Promise<void> {
   const token = await seed.server.issueToken(ACCOUNT);
   for (const kind of STORAGE_KINDS) {
     const runs = PLAN[mode].runs(size);
@@ -116,9 +115,8 @@ async function nodeRows(mode: Mode, size: number, seed: FirstScreenSeed, peer: P
       samples.full.push(times.fullSyncMs);
       samples.peer.push(peerMs);
     }
-    rows.push(rowOf(mode, size, 'node', kind, samples, seed.expected));
+    onRow(rowOf(mode, size, 'node', kind, samples, seed.expected));
   }
-  return rows;
 }
 
 function call<T>(page: Page, fn: (arg: never) => Promise<T>, arg: unknown, what: string): Promise<T> {
@@ -185,16 +183,9 @@ export default defineScenario<Row>({
     const rows: Row[] = [];
     const withBrowser = chromiumInstalled();
     if (!withBrowser) log(`first-screen: no Chromium at ${CHROMIUM_PATH} — measuring Node only`);
-    let pages: PageServer | undefined;
-    let browser: Browser | undefined;
-    let page: Page | undefined;
+    const pages: PageServer | undefined = withBrowser ? await startPageServer() : undefined;
     try {
-      if (withBrowser) {
-        pages = await startPageServer();
-        if (!pages.engineBundled) throw new Error('the engine does not bundle for the browser');
-        browser = await launchChromium();
-        page = await openBenchPage(browser, pages.url);
-      }
+      if (pages?.engineBundled === false) throw new Error('the engine does not bundle for the browser');
       for (const size of PLAN[mode].sizes) {
         const seed = await firstScreenServer(size, progress);
         const peer = await startPeerServer(seed.docs).catch(async (error: unknown) => {
@@ -202,11 +193,19 @@ export default defineScenario<Row>({
           throw error;
         });
         try {
-          rows.push(...await nodeRows(mode, size, seed, peer, progress));
-          keep(rows);
-          if (page !== undefined) {
-            rows.push(await chromiumRow(mode, size, seed, peer, page, progress));
+          await nodeRows(mode, size, seed, peer, progress, (row) => {
+            rows.push(row);
             keep(rows);
+          });
+          if (pages !== undefined) {
+            // A browser per size, so no Chromium process runs beside the Node measurements.
+            const browser = await launchChromium();
+            try {
+              rows.push(await chromiumRow(mode, size, seed, peer, await openBenchPage(browser, pages.url), progress));
+              keep(rows);
+            } finally {
+              await browser.close();
+            }
           }
         } finally {
           await peer.close();
@@ -214,7 +213,6 @@ export default defineScenario<Row>({
         }
       }
     } finally {
-      await browser?.close();
       await pages?.close();
     }
     return rows;
