@@ -27,6 +27,7 @@ export interface FirstScreenRequest {
   databaseName: string;
   deviceId: string;
   expected: ExpectedScreen;
+  timeoutMs: number;
 }
 
 export interface PageApi {
@@ -143,7 +144,7 @@ window.convsyncBench = {
       () => create({ url: request.url, token: request.token, storage: 'dexie', databaseName: request.databaseName, deviceId: request.deviceId }),
       request.expected,
       () => performance.now(),
-      600_000,
+      request.timeoutMs,
     );
   },
   async peer(url, expected) {

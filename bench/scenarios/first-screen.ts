@@ -53,7 +53,8 @@ const TARGET_MS = 150;
 const TARGET_SIZE = 100_000;
 const FLAT = 2;
 const PEER_TARGET = 50;
-const RUN_TIMEOUT_MS = 600_000;
+/** One run's bound: far above a run on a busy machine (10k: seconds), so a stuck sync fails the run with its state. */
+const runTimeoutMs = (size: number): number => Math.max(120_000, size * 3);
 
 const label = (n: number): string => (n >= 1000 ? `${n / 1000}k` : String(n));
 const storageLabel = (s: Storage): string => (s === 'dexie' ? 'Dexie (fake-indexeddb)' : s === 'indexeddb' ? 'Dexie (IndexedDB)' : 'memory');
@@ -94,14 +95,14 @@ async function nodeRows(mode: Mode, size: number, seed: FirstScreenSeed, peer: P
       const device = deviceOptions(seed.server.url, token, storage);
       let times: FirstScreenTimes;
       try {
-        times = await timeFirstScreen(() => createEngine(device), seed.expected, now, RUN_TIMEOUT_MS);
+        times = await timeFirstScreen(() => createEngine(device), seed.expected, now, runTimeoutMs(size));
       } finally {
         await removeReplica(device, storage);
       }
       progress.tick(`convsync first screen ${Math.round(times.firstScreenMs)} ms, full ${Math.round(times.fullSyncMs)} ms`);
 
       const start = now();
-      const database = await peerSync(peer.url, freshStorage(kind));
+      const database = await withTimeout(peerSync(peer.url, freshStorage(kind)), runTimeoutMs(size), `the peer's sync of ${size}`);
       const peerMs = now() - start;
       try {
         const wrong = screenDiff(await peerScreen(database), seed.expected);
@@ -119,8 +120,8 @@ async function nodeRows(mode: Mode, size: number, seed: FirstScreenSeed, peer: P
   }
 }
 
-function call<T>(page: Page, fn: (arg: never) => Promise<T>, arg: unknown, what: string): Promise<T> {
-  return withTimeout(page.evaluate(fn as (arg: unknown) => Promise<T>, arg), RUN_TIMEOUT_MS, what);
+function call<T>(page: Page, fn: (arg: never) => Promise<T>, arg: unknown, what: string, ms: number): Promise<T> {
+  return withTimeout(page.evaluate(fn as (arg: unknown) => Promise<T>, arg), ms, what);
 }
 
 async function chromiumRow(mode: Mode, size: number, seed: FirstScreenSeed, peer: PeerServer, page: Page, progress: Progress): Promise<Row> {
@@ -130,11 +131,11 @@ async function chromiumRow(mode: Mode, size: number, seed: FirstScreenSeed, peer
   const first = warmUp(size);
   progress.start(`first-screen chromium ${label(size)}`, (runs - first) * 2);
   for (let run = first; run < runs; run++) {
-    const request: FirstScreenRequest = { url: seed.server.url, token, databaseName: `fs${size}r${run + 1}db`, deviceId: `fs${size}r${run + 1}`, expected: seed.expected };
-    const times = await call(page, (r: FirstScreenRequest) => window.convsyncBench.firstScreen(r), request, 'browser first screen');
+    const request: FirstScreenRequest = { url: seed.server.url, token, databaseName: `fs${size}r${run + 1}db`, deviceId: `fs${size}r${run + 1}`, expected: seed.expected, timeoutMs: runTimeoutMs(size) };
+    const times = await call(page, (r: FirstScreenRequest) => window.convsyncBench.firstScreen(r), request, 'browser first screen', runTimeoutMs(size) + 10_000);
     await page.evaluate(() => window.convsyncBench.clear());
     progress.tick(`convsync first screen ${Math.round(times.firstScreenMs)} ms, full ${Math.round(times.fullSyncMs)} ms`);
-    const peerMs = await call(page, (a: { url: string; expected: ExpectedScreen }) => window.convsyncBench.peer(a.url, a.expected), { url: peer.url, expected: seed.expected }, 'browser peer');
+    const peerMs = await call(page, (a: { url: string; expected: ExpectedScreen }) => window.convsyncBench.peer(a.url, a.expected), { url: peer.url, expected: seed.expected }, 'browser peer', runTimeoutMs(size));
     await page.evaluate(() => window.convsyncBench.clear());
     progress.tick(`peer ${Math.round(peerMs)} ms`);
     if (run < 0) continue;
@@ -193,10 +194,6 @@ export default defineScenario<Row>({
           throw error;
         });
         try {
-          await nodeRows(mode, size, seed, peer, progress, (row) => {
-            rows.push(row);
-            keep(rows);
-          });
           if (pages !== undefined) {
             // A browser per size, so no Chromium process runs beside the Node measurements.
             const browser = await launchChromium();
@@ -207,6 +204,10 @@ export default defineScenario<Row>({
               await browser.close();
             }
           }
+          await nodeRows(mode, size, seed, peer, progress, (row) => {
+            rows.push(row);
+            keep(rows);
+          });
         } finally {
           await peer.close();
           await seed.server.close();
