@@ -38,7 +38,7 @@ export interface PageApi {
   /** The first-screen benchmark: a fresh engine on IndexedDB until its screen is right and until synced. */
   firstScreen(request: FirstScreenRequest): Promise<FirstScreenTimes>;
   /** RxDB's replication-websocket into Dexie until the initial replication is done; its screen is checked untimed. */
-  peer(url: string, expected: ExpectedScreen): Promise<number>;
+  peer(url: string, expected: ExpectedScreen, ids: string[]): Promise<number>;
   clear(): Promise<void>;
 }
 
@@ -147,12 +147,12 @@ window.convsyncBench = {
       request.timeoutMs,
     );
   },
-  async peer(url, expected) {
+  async peer(url, expected, ids) {
     const start = performance.now();
     const database = await peerReplicate(url, getRxStorageDexie());
     const ms = performance.now() - start;
     try {
-      const wrong = screenDiff(await peerScreen(database), expected);
+      const wrong = screenDiff(await peerScreen(database, ids), expected);
       if (wrong !== null) throw new Error(`the peer's screen is wrong after its sync: ${wrong}`);
       return ms;
     } finally {

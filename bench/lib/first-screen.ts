@@ -126,11 +126,13 @@ export async function timeFirstScreen(
 
 /**
  * The peer's screen once its replication is done (read untimed, to prove the peer's figure is of
- * the same screen): its rows in the protocol's list order and its total unread.
+ * the same screen): its rows in the protocol's list order and its total unread. Read by primary
+ * key (`ids`: every conversation the server holds): a whole-collection query walks an index cursor
+ * one record at a time, which on fake-indexeddb is quadratic (minutes at 10k).
  */
-export async function peerScreen(database: BenchDatabase): Promise<ExpectedScreen> {
-  const docs = await database.conversations.find().exec();
-  return expectedScreen(docs.map((doc) => ({ ...doc.toJSON(), _deleted: false }) as ConversationDoc));
+export async function peerScreen(database: BenchDatabase, ids: readonly string[]): Promise<ExpectedScreen> {
+  const found = await database.conversations.findByIds([...ids]).exec();
+  return expectedScreen([...found.values()].map((doc) => ({ ...doc.toJSON(), _deleted: false }) as ConversationDoc));
 }
 
 /** Why `shown` is not `expected`, or null when it is. */

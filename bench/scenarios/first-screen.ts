@@ -105,7 +105,7 @@ async function nodeRows(mode: Mode, size: number, seed: FirstScreenSeed, peer: P
       const database = await withTimeout(peerSync(peer.url, freshStorage(kind)), runTimeoutMs(size), `the peer's sync of ${size}`);
       const peerMs = now() - start;
       try {
-        const wrong = screenDiff(await peerScreen(database), seed.expected);
+        const wrong = screenDiff(await peerScreen(database, seed.docs.map((doc) => doc.conversationId)), seed.expected);
         if (wrong !== null) throw new Error(`the peer's screen is wrong after its sync: ${wrong}`);
       } finally {
         await database.db.remove();
@@ -135,7 +135,7 @@ async function chromiumRow(mode: Mode, size: number, seed: FirstScreenSeed, peer
     const times = await call(page, (r: FirstScreenRequest) => window.convsyncBench.firstScreen(r), request, 'browser first screen', runTimeoutMs(size) + 10_000);
     await page.evaluate(() => window.convsyncBench.clear());
     progress.tick(`convsync first screen ${Math.round(times.firstScreenMs)} ms, full ${Math.round(times.fullSyncMs)} ms`);
-    const peerMs = await call(page, (a: { url: string; expected: ExpectedScreen }) => window.convsyncBench.peer(a.url, a.expected), { url: peer.url, expected: seed.expected }, 'browser peer', runTimeoutMs(size));
+    const peerMs = await call(page, (a: { url: string; expected: ExpectedScreen; ids: string[] }) => window.convsyncBench.peer(a.url, a.expected, a.ids), { url: peer.url, expected: seed.expected, ids: seed.docs.map((doc) => doc.conversationId) }, 'browser peer', runTimeoutMs(size));
     await page.evaluate(() => window.convsyncBench.clear());
     progress.tick(`peer ${Math.round(peerMs)} ms`);
     if (run < 0) continue;
