@@ -7,6 +7,8 @@ import { Subject, combineLatest, filter, firstValueFrom, timeout } from 'rxjs';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import type { BenchEngine, EngineOptions } from '../lib/convsync.js';
 import { floorSync } from '../lib/floor-client.js';
+import { peerScreen, screenDiff, timeFirstScreen, type ExpectedScreen, type FirstScreenTimes } from '../lib/first-screen.js';
+import { peerReplicate } from '../lib/peer-client.js';
 
 type CreateEngine = (options: EngineOptions) => Promise<BenchEngine>;
 
@@ -18,11 +20,25 @@ export interface DeviceRequest {
   deviceId: string;
 }
 
+/** A fresh device of the first-screen benchmark. */
+export interface FirstScreenRequest {
+  url: string;
+  token: string;
+  databaseName: string;
+  deviceId: string;
+  expected: ExpectedScreen;
+  timeoutMs: number;
+}
+
 export interface PageApi {
   engineAvailable(): Promise<boolean>;
   floor(url: string): Promise<{ ms: number; count: number }>;
   convsync(request: DeviceRequest): Promise<number>;
   coldStart(request: DeviceRequest): Promise<{ listMs: number; unreadMs: number }>;
+  /** The first-screen benchmark: a fresh engine on IndexedDB until its screen is right and until synced. */
+  firstScreen(request: FirstScreenRequest): Promise<FirstScreenTimes>;
+  /** RxDB's replication-websocket into Dexie until the initial replication is done; its screen is checked untimed. */
+  peer(url: string, expected: ExpectedScreen, ids: string[]): Promise<number>;
   clear(): Promise<void>;
 }
 
@@ -119,6 +135,28 @@ window.convsyncBench = {
       return { listMs: listAt - start, unreadMs: unreadAt - start };
     } finally {
       await engine.close();
+    }
+  },
+  async firstScreen(request) {
+    const create = await loadEngine();
+    if (create === undefined) throw new Error('the engine bundle is not available');
+    return timeFirstScreen(
+      () => create({ url: request.url, token: request.token, storage: 'dexie', databaseName: request.databaseName, deviceId: request.deviceId }),
+      request.expected,
+      () => performance.now(),
+      request.timeoutMs,
+    );
+  },
+  async peer(url, expected, ids) {
+    const start = performance.now();
+    const database = await peerReplicate(url, getRxStorageDexie());
+    const ms = performance.now() - start;
+    try {
+      const wrong = screenDiff(await peerScreen(database, ids), expected);
+      if (wrong !== null) throw new Error(`the peer's screen is wrong after its sync: ${wrong}`);
+      return ms;
+    } finally {
+      await database.db.remove();
     }
   },
   async clear() {

@@ -21,6 +21,8 @@ export interface BenchEngine {
     stickTopConversation(conversationId: string, stickTop: boolean): Promise<void>;
     markConversationRead(conversationId: string): Promise<number>;
     getTotalUnreadCount(): number;
+    getConversationList(offset: number, limit: number): Promise<{ conversationList: readonly unknown[] }>;
+    clearUnreadCountByIds(conversationIds: string[]): Promise<readonly unknown[]>;
   };
   disconnect(): void;
   connect(): void;

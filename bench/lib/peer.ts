@@ -6,9 +6,10 @@
 import type { AddressInfo } from 'node:net';
 import type { ConversationDoc } from '@convsync/protocol';
 import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
-import { replicateWithWebsocketServer, startWebsocketServer } from 'rxdb/plugins/replication-websocket';
+import { startWebsocketServer } from 'rxdb/plugins/replication-websocket';
+import { peerReplicate } from './peer-client.js';
 import type { DeviceStorage } from './rx.js';
-import { openConversationDatabase, type BenchDatabase, type StoredConversation } from './rx-schema.js';
+import { openConversationDatabase, type BenchDatabase } from './rx-schema.js';
 
 export interface PeerServer {
   url: string;
@@ -37,21 +38,6 @@ export async function startPeerServer(docs: readonly ConversationDoc[]): Promise
 }
 
 /** A fresh device replicates from the peer server; resolves once the initial replication is done. */
-export async function peerSync(url: string, storage: DeviceStorage): Promise<BenchDatabase> {
-  const database = await openConversationDatabase(storage.storage, 'peer');
-  const replication = await replicateWithWebsocketServer<StoredConversation, unknown>({
-    collection: database.conversations,
-    url,
-    replicationIdentifier: 'bench-peer',
-  });
-  const errors: unknown[] = [];
-  const subscription = replication.error$.subscribe((error) => errors.push(error));
-  try {
-    await replication.awaitInitialReplication();
-    if (errors.length > 0) throw new Error(`peer replication failed: ${String(errors[0])}`);
-    return database;
-  } finally {
-    subscription.unsubscribe();
-    await replication.cancel();
-  }
+export function peerSync(url: string, storage: DeviceStorage): Promise<BenchDatabase> {
+  return peerReplicate(url, storage.storage);
 }

@@ -56,14 +56,25 @@ export async function seedConversations(server: ConvSyncServer, options: { count
  * the server runs on a copy that is deleted when it closes.
  */
 export async function seededServer(count: number, progress?: Progress, options: { writable?: boolean } = {}): Promise<ConvSyncServer> {
+  return cachedServer(`seed-v${SEED_VERSION}-${count}`, (server) => seedConversations(server, { count, ...(progress === undefined ? {} : { progress }) }), options);
+}
+
+/**
+ * A server on the SQLite file `key` in the temp folder, made once by `seed` on a fresh server and
+ * reused by later runs (the key carries a version: change it when the seed changes).
+ */
+export async function cachedServer(key: string, seed: (server: ConvSyncServer) => Promise<void>, options: { writable?: boolean } = {}): Promise<ConvSyncServer> {
   mkdirSync(CACHE_DIR, { recursive: true });
-  const path = join(CACHE_DIR, `seed-v${SEED_VERSION}-${count}.sqlite`);
+  const path = join(CACHE_DIR, `${key}.sqlite`);
   const marker = `${path}.done`;
   if (!existsSync(marker)) {
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
     const server = await startServer({ database: path });
-    await seedConversations(server, { count, ...(progress === undefined ? {} : { progress }) });
-    await server.close();
+    try {
+      await seed(server);
+    } finally {
+      await server.close();
+    }
     writeFileSync(marker, new Date().toISOString());
   }
   if (options.writable !== true) return startServer({ database: path });

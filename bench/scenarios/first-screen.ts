@@ -1,0 +1,279 @@
+/**
+ * Scenario 7: the first screen of a fresh device. A server holds an account of N conversations
+ * (lib/first-screen-seed.ts: pins, unread spread, the newest conversations old ones in the middle
+ * of the log); a device with an empty replica signs in. The clock runs from
+ * `createConversationEngine` until the list's first 50 rows and the total unread are what they are
+ * after the full sync — computed from the server's documents with the protocol's list order, not by
+ * the engine — and on until the sync is complete. The peer, RxDB's `replication-websocket`, pulls in
+ * its own order and knows the total only once it has every document: its first right screen is
+ * its full sync. Node (memory, Dexie over fake-indexeddb) and Chromium (Dexie on IndexedDB).
+ */
+import type { Page } from 'playwright-core';
+import { barChart } from '../lib/chart.js';
+import { chromiumInstalled, CHROMIUM_PATH, launchChromium, openBenchPage, startPageServer, type PageServer } from '../lib/browser.js';
+import { createEngine, deviceOptions, engineAvailable, removeReplica } from '../lib/convsync.js';
+import { peerScreen, screenDiff, timeFirstScreen, type ExpectedScreen, type FirstScreenTimes } from '../lib/first-screen.js';
+import { firstScreenServer, type FirstScreenSeed } from '../lib/first-screen-seed.js';
+import { peerSync, startPeerServer, type PeerServer } from '../lib/peer.js';
+import type { Progress } from '../lib/progress.js';
+import { freshStorage, STORAGE_KINDS } from '../lib/rx.js';
+import { defineScenario, SkipScenario, type BaseRow, type Mode } from '../lib/scenario.js';
+import { ACCOUNT } from '../lib/seed.js';
+import { figure, formatFigure, formatNumber, round, type Figure } from '../lib/stats.js';
+import { now, withTimeout } from '../lib/time.js';
+import type { FirstScreenRequest } from '../browser/page.js';
+
+type Environment = 'node' | 'chromium';
+type Storage = 'memory' | 'dexie' | 'indexeddb';
+
+interface Row extends BaseRow {
+  conversations: number;
+  environment: Environment;
+  storage: Storage;
+  /** From `createConversationEngine` until the top 50 rows and the total unread are right. */
+  firstScreenMs: Figure;
+  /** From `createConversationEngine` until 'synced' with every conversation listed. */
+  fullSyncMs: Figure;
+  /** The peer's initial replication (its first right screen). */
+  peerFirstScreenMs: Figure;
+  /** Peer first screen / ConvSync first screen (median of the per-repetition ratios). */
+  speedupVsPeer: number;
+  /** The expected screen's total unread, for the record. */
+  totalUnread: number;
+}
+
+const PLAN: Record<Mode, { sizes: number[]; runs: (size: number) => number }> = {
+  smoke: { sizes: [300], runs: () => 1 },
+  quick: { sizes: [1_000, 10_000], runs: (size) => (size >= 10_000 ? 3 : 5) },
+  // 100k: the peer alone takes most of a minute per run in each of three storages.
+  full: { sizes: [1_000, 10_000, 100_000], runs: (size) => (size >= 100_000 ? 2 : size >= 10_000 ? 3 : 5) },
+};
+
+const TARGET_MS = 150;
+const TARGET_SIZE = 100_000;
+const FLAT = 2;
+const PEER_TARGET = 50;
+/** One run's bound: far above a run on a busy machine (10k: seconds), so a stuck sync fails the run with its state. */
+const runTimeoutMs = (size: number): number => Math.max(120_000, size * 3);
+
+const label = (n: number): string => (n >= 1000 ? `${n / 1000}k` : String(n));
+const storageLabel = (s: Storage): string => (s === 'dexie' ? 'Dexie (fake-indexeddb)' : s === 'indexeddb' ? 'Dexie (IndexedDB)' : 'memory');
+
+interface Samples {
+  first: number[];
+  full: number[];
+  peer: number[];
+}
+
+function rowOf(mode: Mode, size: number, environment: Environment, storage: Storage, samples: Samples, expected: ExpectedScreen): Row {
+  const speedups = samples.first.map((ms, i) => (samples.peer[i] as number) / ms);
+  return {
+    mode,
+    conversations: size,
+    environment,
+    storage,
+    firstScreenMs: figure(samples.first),
+    fullSyncMs: figure(samples.full),
+    peerFirstScreenMs: figure(samples.peer),
+    speedupVsPeer: round(figure(speedups).median),
+    totalUnread: expected.totalUnread,
+  };
+}
+
+/** One untimed round first where it is cheap (JIT, socket.io and RxDB code paths). */
+const warmUp = (size: number): number => (size <= 20_000 ? -1 : 0);
+
+async function nodeRows(mode: Mode, size: number, seed: FirstScreenSeed, peer: PeerServer, progress: Progress, onRow: (row: Row) => void): Promise<void> {
+  const token = await seed.server.issueToken(ACCOUNT);
+  for (const kind of STORAGE_KINDS) {
+    const runs = PLAN[mode].runs(size);
+    const samples: Samples = { first: [], full: [], peer: [] };
+    const first = warmUp(size);
+    progress.start(`first-screen node ${label(size)} ${kind}`, (runs - first) * 2);
+    for (let run = first; run < runs; run++) {
+      const storage = freshStorage(kind);
+      const device = deviceOptions(seed.server.url, token, storage);
+      let times: FirstScreenTimes;
+      try {
+        times = await timeFirstScreen(() => createEngine(device), seed.expected, now, runTimeoutMs(size));
+      } finally {
+        await removeReplica(device, storage);
+      }
+      progress.tick(`convsync first screen ${Math.round(times.firstScreenMs)} ms, full ${Math.round(times.fullSyncMs)} ms`);
+
+      const start = now();
+      const database = await withTimeout(peerSync(peer.url, freshStorage(kind)), runTimeoutMs(size), `the peer's sync of ${size}`);
+      const peerMs = now() - start;
+      try {
+        const wrong = screenDiff(await peerScreen(database, seed.docs.map((doc) => doc.conversationId)), seed.expected);
+        if (wrong !== null) throw new Error(`the peer's screen is wrong after its sync: ${wrong}`);
+      } finally {
+        await database.db.remove();
+      }
+      progress.tick(`peer ${Math.round(peerMs)} ms`);
+      if (run < 0) continue;
+      samples.first.push(times.firstScreenMs);
+      samples.full.push(times.fullSyncMs);
+      samples.peer.push(peerMs);
+    }
+    onRow(rowOf(mode, size, 'node', kind, samples, seed.expected));
+  }
+}
+
+function call<T>(page: Page, fn: (arg: never) => Promise<T>, arg: unknown, what: string, ms: number): Promise<T> {
+  return withTimeout(page.evaluate(fn as (arg: unknown) => Promise<T>, arg), ms, what);
+}
+
+async function chromiumRow(mode: Mode, size: number, seed: FirstScreenSeed, peer: PeerServer, page: Page, progress: Progress): Promise<Row> {
+  const runs = PLAN[mode].runs(size);
+  const samples: Samples = { first: [], full: [], peer: [] };
+  const token = await seed.server.issueToken(ACCOUNT);
+  const first = warmUp(size);
+  progress.start(`first-screen chromium ${label(size)}`, (runs - first) * 2);
+  for (let run = first; run < runs; run++) {
+    const request: FirstScreenRequest = { url: seed.server.url, token, databaseName: `fs${size}r${run + 1}db`, deviceId: `fs${size}r${run + 1}`, expected: seed.expected, timeoutMs: runTimeoutMs(size) };
+    const times = await call(page, (r: FirstScreenRequest) => window.convsyncBench.firstScreen(r), request, 'browser first screen', runTimeoutMs(size) + 10_000);
+    await page.evaluate(() => window.convsyncBench.clear());
+    progress.tick(`convsync first screen ${Math.round(times.firstScreenMs)} ms, full ${Math.round(times.fullSyncMs)} ms`);
+    const peerMs = await call(page, (a: { url: string; expected: ExpectedScreen; ids: string[] }) => window.convsyncBench.peer(a.url, a.expected, a.ids), { url: peer.url, expected: seed.expected, ids: seed.docs.map((doc) => doc.conversationId) }, 'browser peer', runTimeoutMs(size));
+    await page.evaluate(() => window.convsyncBench.clear());
+    progress.tick(`peer ${Math.round(peerMs)} ms`);
+    if (run < 0) continue;
+    samples.first.push(times.firstScreenMs);
+    samples.full.push(times.fullSyncMs);
+    samples.peer.push(peerMs);
+  }
+  return rowOf(mode, size, 'chromium', 'indexeddb', samples, seed.expected);
+}
+
+function byEnvironment(rows: readonly Row[]): Map<string, Row[]> {
+  const groups = new Map<string, Row[]>();
+  for (const row of rows) {
+    const key = `${row.environment} ${row.storage}`;
+    groups.set(key, [...(groups.get(key) ?? []), row].sort((a, b) => a.conversations - b.conversations));
+  }
+  return groups;
+}
+
+export default defineScenario<Row>({
+  name: 'first-screen',
+  title: '7. First screen of a fresh device',
+  target: `≤ ${TARGET_MS} ms to the right top ${50} rows and total unread at ${label(TARGET_SIZE)} conversations in Chromium; flat in size (${label(TARGET_SIZE)} / 1k ≤ ${FLAT}×); ≥ ${PEER_TARGET}× sooner than the peer at ${label(TARGET_SIZE)}`,
+  method: [
+    'A server (SQLite, in the benchmark process) holds one account of N P2P conversations made through the product:',
+    'each created by a message from its peer, one in 16 with 1–4 more messages, then 120 old conversations spread',
+    'over the whole account get a new message one after another (the top of the list: old conversations in the middle',
+    'of the log), then a device of the account reads three in four conversations (`clearUnreadCountByIds`) and pins',
+    'six old ones — so the end of the log is neither the top of the list nor where the unread are. The seed is checked',
+    'against its plan (pins, order of the newest, total unread) at every load and cached in the temp folder. The',
+    'expected screen is computed from the server\'s documents alone: the first 50 rows in the protocol\'s list order',
+    '(`conversationRank`: pinned first, then newest) with their pin, sort order and unread count, and the sum of the',
+    'unread counts. ConvSync: the clock starts before `createConversationEngine` on an empty replica; first screen',
+    'is the first moment the last `conversationList$()` emission starts with those 50 rows and the last',
+    '`totalUnreadCount$` emission is the total; full sync is `syncState$` `synced` with every conversation listed',
+    '(the same run, with the list subscribed as a UI holds it); after it `getConversationList(0, 50)` must show the',
+    'same rows. Peer: RxDB 17.6 `replication-websocket` with its defaults from an RxDB memory database holding the',
+    'same documents; it pulls in its own order and its total unread is a sum over every document, so its first right',
+    'screen is the end of its initial replication (its screen is then checked, untimed). Node: RxDB memory and Dexie',
+    'over a fresh fake-indexeddb; Chromium: Dexie on IndexedDB, in the page of scenario 1b. ConvSync and the peer',
+    'alternate within each repetition (after one untimed round up to 20k); the speed-up is the median of the',
+    'per-repetition ratios.',
+  ].join(' '),
+  async run({ mode, progress, log, keep }) {
+    if (!(await engineAvailable())) throw new SkipScenario('@convsync/engine is not available yet');
+    const rows: Row[] = [];
+    const withBrowser = chromiumInstalled();
+    if (!withBrowser) log(`first-screen: no Chromium at ${CHROMIUM_PATH} — measuring Node only`);
+    const pages: PageServer | undefined = withBrowser ? await startPageServer() : undefined;
+    try {
+      if (pages?.engineBundled === false) throw new Error('the engine does not bundle for the browser');
+      for (const size of PLAN[mode].sizes) {
+        const seed = await firstScreenServer(size, progress);
+        const peer = await startPeerServer(seed.docs).catch(async (error: unknown) => {
+          await seed.server.close();
+          throw error;
+        });
+        try {
+          if (pages !== undefined) {
+            // A browser per size, so no Chromium process runs beside the Node measurements.
+            const browser = await launchChromium();
+            try {
+              rows.push(await chromiumRow(mode, size, seed, peer, await openBenchPage(browser, pages.url), progress));
+              keep(rows);
+            } finally {
+              await browser.close();
+            }
+          }
+          await nodeRows(mode, size, seed, peer, progress, (row) => {
+            rows.push(row);
+            keep(rows);
+          });
+        } finally {
+          await peer.close();
+          await seed.server.close();
+        }
+      }
+    } finally {
+      await pages?.close();
+    }
+    return rows;
+  },
+  columns: [
+    { header: 'conversations', cell: (r) => r.conversations.toLocaleString('en-US') },
+    { header: 'environment', cell: (r) => r.environment, right: false },
+    { header: 'storage', cell: (r) => storageLabel(r.storage), right: false },
+    { header: 'first screen ms', cell: (r) => formatFigure(r.firstScreenMs, '', 0) },
+    { header: 'full sync ms', cell: (r) => formatFigure(r.fullSyncMs, '', 0) },
+    { header: 'peer first screen ms', cell: (r) => formatFigure(r.peerFirstScreenMs, '', 0) },
+    { header: 'sooner than the peer', cell: (r) => `${formatNumber(r.speedupVsPeer, 2)}×` },
+    { header: 'total unread', cell: (r) => r.totalUnread.toLocaleString('en-US') },
+  ],
+  verdict(rows) {
+    const parts: string[] = [];
+    const at = (environment: Environment, size: number): Row | undefined => rows.find((r) => r.environment === environment && r.conversations === size);
+    const largestChromium = rows.filter((r) => r.environment === 'chromium').sort((a, b) => b.conversations - a.conversations)[0];
+    const target = at('chromium', TARGET_SIZE);
+    if (target !== undefined) {
+      const ms = target.firstScreenMs.median;
+      parts.push(ms <= TARGET_MS
+        ? `Chromium ${label(TARGET_SIZE)}: ${formatNumber(ms, 0)} ms ≤ ${TARGET_MS} ms (met)`
+        : `Chromium ${label(TARGET_SIZE)}: ${formatNumber(ms, 0)} ms (missed: ${formatNumber(ms / TARGET_MS, 2)}× the ${TARGET_MS} ms target)`);
+    } else if (largestChromium !== undefined) {
+      const ms = largestChromium.firstScreenMs.median;
+      parts.push(`Chromium ${label(TARGET_SIZE)} not measured; at ${label(largestChromium.conversations)}: ${formatNumber(ms, 0)} ms (${ms <= TARGET_MS ? 'within' : `${formatNumber(ms / TARGET_MS, 2)}× over`} the ${TARGET_MS} ms target already)`);
+    } else parts.push('Chromium not measured');
+    const flat: string[] = [];
+    for (const [key, group] of byEnvironment(rows)) {
+      const small = group[0];
+      const large = group[group.length - 1];
+      if (small === undefined || large === undefined || small === large) continue;
+      const ratio = large.firstScreenMs.median / small.firstScreenMs.median;
+      const ok = ratio <= FLAT;
+      const final = large.conversations >= TARGET_SIZE;
+      flat.push(`${key} ${label(large.conversations)} / ${label(small.conversations)} = ${formatNumber(ratio, 2)}× (${ok ? (final ? 'flat, met' : 'flat so far') : `not flat: ${final ? 'missed' : 'already over'} ${FLAT}×`})`);
+    }
+    if (flat.length > 0) parts.push(`flat in size: ${flat.join(', ')}`);
+    const peer = rows.filter((r) => r.conversations === TARGET_SIZE);
+    const largest = Math.max(...rows.map((r) => r.conversations));
+    const peerRows = peer.length > 0 ? peer : rows.filter((r) => r.conversations === largest);
+    if (peerRows.length > 0) {
+      const scope = peer.length > 0 ? '' : ` (${label(TARGET_SIZE)} not measured; at ${label(largest)})`;
+      parts.push(`sooner than the peer${scope}: ${peerRows.map((r) => `${r.environment} ${r.storage} ${formatNumber(r.speedupVsPeer, 2)}× (${r.speedupVsPeer >= PEER_TARGET ? 'met' : `missed: needs ${formatNumber(PEER_TARGET / r.speedupVsPeer, 1)}× more`})`).join(', ')}`);
+    }
+    return parts.join('; ');
+  },
+  chart(rows) {
+    return barChart({
+      title: 'First screen of a fresh device: right top 50 and total unread (log scale, median with min–max)',
+      unit: 'ms',
+      groups: rows.map((r) => ({
+        label: `${label(r.conversations)} · ${r.environment === 'chromium' ? 'Chromium' : r.storage}`,
+        bars: [
+          { series: 'ConvSync first screen', ...r.firstScreenMs },
+          { series: 'ConvSync full sync', ...r.fullSyncMs },
+          { series: 'RxDB replication-websocket', ...r.peerFirstScreenMs },
+        ],
+      })),
+    });
+  },
+});
