@@ -1,5 +1,5 @@
 /**
- * ConvSync's side of the benchmarks: the engine (SPEC §1) as a fresh device, a cold start, and the
+ * ConvSync's side of the benchmarks: the engine (docs/API.md) as a fresh device, a cold start, and the
  * observables the views benchmarks wait on. The engine is loaded lazily so the benchmarks that do
  * not need it (floor, peer, server ingest and memory) run even where it is missing.
  */
@@ -10,7 +10,7 @@ import type { DeviceStorage } from './rx.js';
 import { ACCOUNT } from './seed.js';
 import { now, waitFor } from './time.js';
 
-/** The part of the engine's public API (SPEC §1) the benchmarks drive. */
+/** The part of the engine's public API (docs/API.md) the benchmarks drive. */
 export interface BenchEngine {
   readonly syncState$: Observable<string>;
   readonly conversationService: {

@@ -1,5 +1,5 @@
 /**
- * The options of `createConversationEngine` (SPEC §1) and their validation: everything an app
+ * The options of `createConversationEngine` (docs/API.md) and their validation: everything an app
  * passes is checked here, before anything opens, and refused with 191004 (a token without an
  * account: 302).
  */

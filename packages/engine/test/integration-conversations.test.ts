@@ -1,5 +1,5 @@
 /**
- * SPEC §1.1 row by row over socket.io: a call on one device of alice, its effect and its event on
+ * docs/API.md "conversationService" row by row over socket.io: a call on one device of alice, its effect and its event on
  * her other device.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-/** SPEC §1.2 row by row over socket.io: a group call on one device, its effect and event on the other. */
+/** docs/API.md "conversationGroupService" row by row over socket.io: a group call on one device, its effect and event on the other. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '@convsync/protocol';
 import { codeOf, eventually } from './services.helpers.js';

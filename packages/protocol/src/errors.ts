@@ -1,5 +1,5 @@
 /**
- * The closed set of error codes (SPEC §5). Codes follow the seed's SDK where it has one; the
+ * The closed set of error codes (docs/API.md "Errors and error codes"). Codes follow the seed's SDK where it has one; the
  * 192xxx range covers the connection, which the seed leaves to each platform.
  */
 export const ErrorCode = {

@@ -1,5 +1,5 @@
 /**
- * Conversation ids (SPEC §1): `<selfAccount>|<type>|<targetId>`, e.g. `alice|1|bob`. An id names a
+ * Conversation ids (docs/API.md): `<selfAccount>|<type>|<targetId>`, e.g. `alice|1|bob`. An id names a
  * conversation as one account sees it; the same P2P chat is `alice|1|bob` for alice and
  * `bob|1|alice` for bob.
  */

@@ -1,4 +1,4 @@
-/** Limits from the seed's SDK (SPEC §1.1) and the ones the wire needs to stay bounded. */
+/** Limits from the seed's SDK (docs/API.md "Limits") and the ones the wire needs to stay bounded. */
 export const Limits = {
   MAX_PINNED: 100,
   MAX_GROUPS_PER_CONVERSATION: 5,

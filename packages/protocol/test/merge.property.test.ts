@@ -40,7 +40,7 @@ describe('mergeConversation is a join', () => {
   });
 });
 
-describe('mergeConversation keeps the rules of SPEC §4', () => {
+describe('mergeConversation keeps the rules of docs/ARCHITECTURE.md "Merge rules"', () => {
   it('never moves the read time back', () => {
     fc.assert(fc.property(conversationArb, conversationArb, (a, b) => {
       const merged = mergeConversation(a, b);

@@ -36,7 +36,7 @@ import { openRateLimits, type LimitsOptions } from './transport/limits.js';
 import { openRedisAdapter, repairAfterOutages, type RedisAdapterHandle } from './transport/redis-adapter.js';
 import { attachSockets, openInProcessSession } from './transport/sessions.js';
 
-/** Options of `startServer` (SPEC §2), plus injection points for tests and embedders. */
+/** Options of `startServer` (docs/API.md), plus injection points for tests and embedders. */
 export interface ServerOptions {
   /** 0 or absent: a free port. */
   port?: number;
@@ -98,7 +98,7 @@ export interface SendMessageInput {
   clientMessageId?: string;
 }
 
-/** A running server (SPEC §2). */
+/** A running server (docs/API.md). */
 export interface ConvSyncServer {
   /** e.g. `http://127.0.0.1:41234` */
   readonly url: string;

@@ -11,7 +11,7 @@ export type ConversationService = Engine['conversationService'];
 export type Conversation = Awaited<ReturnType<ConversationService['getConversation']>>;
 export type ConversationGroup = Awaited<ReturnType<Engine['conversationGroupService']['getConversationGroup']>>;
 export type Message = Awaited<ReturnType<Engine['messageService']['sendMessage']>>;
-/** SPEC §1: what `engine.syncState$` emits. */
+/** docs/API.md "The engine": what `engine.syncState$` emits. */
 export type SyncState = 'offline' | 'syncing' | 'synced' | 'error';
 
 /** Opens (or reopens, after a reload) this device's replica for the session's account. */

@@ -1,5 +1,5 @@
 /**
- * The local edits of a conversation (SPEC §1.1, §4): each sets a register's value AND its stamp
+ * The local edits of a conversation (docs/API.md, docs/ARCHITECTURE.md "Merge rules"): each sets a register's value AND its stamp
  * (a fresh HLC tick), then `normalizeConversation` derives the rest (`_deleted`, unread, rank).
  * Read times and deletion bounds are server message times the device knows, never its clock.
  */

@@ -1,5 +1,5 @@
 /**
- * `conversationService` (SPEC §1.1): every call of the seed over the local replica. Writes go
+ * `conversationService` (docs/API.md "conversationService"): every call of the seed over the local replica. Writes go
  * through the edit helpers (stamp + normalize + write), so they work offline and replicate later;
  * reads come from the replica and the incremental views.
  */
@@ -50,8 +50,8 @@ const PINNED_BELOW = conversationRank(false, Number.MAX_SAFE_INTEGER);
 const WRITE_CHUNK = 500;
 
 /**
- * The conversation service of the public API (SPEC §1.1). Every call works offline on the
- * device's replica and replicates later; calls reject with a ConvSyncError (SPEC §5).
+ * The conversation service of the public API (docs/API.md "conversationService"). Every call works offline on the
+ * device's replica and replicates later; calls reject with a ConvSyncError (docs/API.md "Errors and error codes").
  *
  * @example
  * ```ts

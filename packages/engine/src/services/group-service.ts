@@ -1,5 +1,5 @@
 /**
- * `conversationGroupService` (SPEC §1.2): groups (folders) replicate like conversations. A group
+ * `conversationGroupService` (docs/API.md "conversationGroupService"): groups (folders) replicate like conversations. A group
  * is its own document (LWW name/extension, final deletion); membership lives in each
  * conversation's `groups` registers, so adding and removing are conversation edits that merge
  * per group. Deleting a group tombstones it and writes `member: false` into its conversations.
@@ -14,7 +14,7 @@ import type { ConversationGroup, ConversationGroupListeners, ConversationGroupRe
 import { checkConversationIds, checkGroupId, checkGroupIds, checkName, checkServerExtension } from './validate.js';
 
 /**
- * Conversation groups (folders), SPEC §1.2: replicated like conversations.
+ * Conversation groups (folders) (docs/API.md "conversationGroupService"): replicated like conversations.
  *
  * @example
  * ```ts

@@ -1,5 +1,5 @@
 /**
- * `messageService` (SPEC §1.3): sends through the outbox (offline first), reads history from the
+ * `messageService` (docs/API.md "messageService"): sends through the outbox (offline first), reads history from the
  * server, and reports received messages (from the conversations' change stream).
  */
 import {
@@ -20,7 +20,7 @@ import type { MessageListeners, MessageListOption, SendMessageParams } from './t
 import { checkConversationId } from './validate.js';
 
 /**
- * Messages, SPEC §1.3: sending works offline (an outbox delivers exactly once when online).
+ * Messages (docs/API.md "messageService"): sending works offline (an outbox delivers exactly once when online).
  *
  * @example
  * ```ts

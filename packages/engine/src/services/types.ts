@@ -1,10 +1,10 @@
 /**
- * The public shapes of the services (SPEC §1.1–§1.3), named after the seed's V2NIM types without
+ * The public shapes of the services (docs/API.md), named after the seed's V2NIM types without
  * the prefix. The replica's documents carry more (registers, stamps, rank); apps see only these.
  */
 import type { ConvSyncError, ConversationType, LastMessage, Message, MessageType } from '@convsync/protocol';
 
-/** A conversation as apps see it (SPEC §1.1 "The conversation object"). */
+/** A conversation as apps see it (docs/API.md "Shapes"). */
 export interface Conversation {
   conversationId: string;
   type: ConversationType;
@@ -89,7 +89,7 @@ export interface MessageListOption {
 
 export type { Message };
 
-/** `conversationService` events (SPEC §1.1). */
+/** `conversationService` events (docs/API.md "conversationService"). */
 export interface ConversationListeners {
   onSyncStarted: () => void;
   onSyncFinished: () => void;
@@ -102,7 +102,7 @@ export interface ConversationListeners {
   onConversationReadTimeUpdated: (conversationId: string, readTime: number) => void;
 }
 
-/** `conversationGroupService` events (SPEC §1.2). */
+/** `conversationGroupService` events (docs/API.md "conversationGroupService"). */
 export interface ConversationGroupListeners {
   onConversationGroupCreated: (group: ConversationGroup) => void;
   onConversationGroupDeleted: (groupId: string) => void;
@@ -111,7 +111,7 @@ export interface ConversationGroupListeners {
   onConversationsRemovedFromGroup: (groupId: string, conversationIds: string[]) => void;
 }
 
-/** `messageService` events (SPEC §1.3). */
+/** `messageService` events (docs/API.md "messageService"). */
 export interface MessageListeners {
   /** Messages from others that became a conversation's last message. */
   onReceiveMessages: (messages: Message[]) => void;

@@ -1,4 +1,4 @@
-/** Validation of call arguments (SPEC §5): everything from the app is checked before it is used. */
+/** Validation of call arguments (docs/API.md "Errors and error codes"): everything from the app is checked before it is used. */
 import {
   Limits,
   invalidParameter,

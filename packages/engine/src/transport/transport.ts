@@ -1,5 +1,5 @@
 /**
- * The engine reaches the network only through a Transport (DESIGN "The layout"): a socket.io
+ * The engine reaches the network only through a Transport (docs/ARCHITECTURE.md "Packages and arrows"): a socket.io
  * implementation for real use, an in-memory one over the server's `SessionEndpoint` for unit
  * tests. Requests are typed by the protocol's event maps; answers are parsed with the protocol's
  * schemas before anything else sees them.

@@ -1,6 +1,6 @@
 /**
  * The ordered conversation list (pinned first, then newest first) as ascending `rank` queries
- * (DESIGN "The list order": Dexie only uses an index for ascending sorts), pages by cursor, and the
+ * (docs/ARCHITECTURE.md "The list order key": Dexie only uses an index for ascending sorts), pages by cursor, and the
  * live `conversationList$` pipeline.
  *
  * Paging: the seed's `offset` is the last item's `sortOrder`, which alone cannot tell a pinned

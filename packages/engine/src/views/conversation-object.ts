@@ -1,4 +1,4 @@
-/** Maps replica documents to the objects apps see (SPEC §1.1), joining device-local state. */
+/** Maps replica documents to the objects apps see (docs/API.md "conversationService"), joining device-local state. */
 import {
   LastMessageState,
   compareLastMessages,

@@ -1,6 +1,6 @@
 /**
- * The replicated conversation document (DESIGN "Documents"): the SPEC's conversation object plus
- * what the merge needs. Field kinds (SPEC §4):
+ * The replicated conversation document (docs/ARCHITECTURE.md "How data flows"): the conversation object of docs/API.md plus
+ * what the merge needs. Field kinds (docs/ARCHITECTURE.md "Merge rules"):
  *
  * - LWW registers, each with its stamp in `clock`: `stickTop`, `mute`, `serverExtension`, group
  *   membership (`groups`, one register per group), and `clock.created` (an explicit create).

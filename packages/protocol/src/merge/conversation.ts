@@ -1,5 +1,5 @@
 /**
- * The conversation merge (SPEC §4, DESIGN "Merge rules"). One pure function runs in the engine's
+ * The conversation merge (docs/ARCHITECTURE.md "Merge rules"). One pure function runs in the engine's
  * conflict handler and in the server's push, so every replica converges on the same document
  * whatever order edits arrive in.
  *

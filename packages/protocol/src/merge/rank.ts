@@ -1,5 +1,5 @@
 /**
- * The list order as one ascending number (DESIGN "The list order"): pinned first, then newest
+ * The list order as one ascending number (docs/ARCHITECTURE.md "The list order key"): pinned first, then newest
  * first. RxDB's Dexie storage only uses an index for ascending sorts, so the replica stores this
  * key, indexed, and queries it ascending.
  */

@@ -10,7 +10,7 @@
  * - The change log: each (owner, collection) has a counter; `advanceSeqs` takes the next positions
  *   from it inside the writing transaction. The counter row serialises one owner's writers, so
  *   commit order is seq order per owner, and a reader that resumes after seq N can never miss a
- *   row that commits late (DESIGN "Checkpoints").
+ *   row that commits late (docs/ARCHITECTURE.md "Checkpoints").
  * - Documents travel as JSON text: the backend stores it and hands it back unparsed, so a pull can
  *   measure and forward pages without re-serialising.
  * - Batch methods take arrays: a team message touches a thousand owners, and a backend with
