@@ -248,7 +248,7 @@ export class WireDevice {
     const sent = new Map(ids.map((id) => [id, replica.docs.get(id) as Doc]));
     const payload = {
       collection,
-      rows: ids.map((id) => ({ assumedMasterState: replica.masters.get(id) ?? null, newDocumentState: sent.get(id) })),
+      rows: ids.map((id) => ({ newDocumentState: sent.get(id) })),
     };
     this.#onPush?.(payload);
     const answer = parseOrThrow(pushAnswerSchema, await this.#request(ClientEvent.PUSH, payload), 'push answer');

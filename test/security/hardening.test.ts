@@ -38,7 +38,7 @@ describe('security: hardening', () => {
     // A device pushes in batches of PUSH_BATCH rows (the engine's PUSH_BATCH_SIZE). NOTE: the
     // protocol allows MAX_PUSH_ROWS (500) rows, and 500 maximal rows are ~3.9 MB, over the
     // server's 1.5 MB frame limit: a client must cap its push batches (reported in issue 4).
-    const rows = Array.from({ length: PUSH_BATCH }, (_, i) => ({ assumedMasterState: largestDoc(i), newDocumentState: largestDoc(i) }));
+    const rows = Array.from({ length: PUSH_BATCH }, (_, i) => ({ newDocumentState: largestDoc(i) }));
     const batch = { collection: 'conversations', rows };
     const batchBytes = Buffer.byteLength(JSON.stringify(batch));
     const alice = await WireClient.connect({ url: server.url, token: server.token('alice') });
