@@ -47,7 +47,7 @@ describe.each<StorageKind>(['memory', 'dexie'])('the join replicator (%s)', (sto
         const bob = page.documents?.find((doc) => doc.conversationId === 'alice|1|bob');
         if (bob !== undefined) stale ??= bob;
         // The page as read before the later commit: the older state of bob's conversation.
-        return serveStale && stale !== undefined ? { ...page, documents: [stale] } : answer;
+        return serveStale && stale !== undefined ? ({ ...page, documents: [stale] } as unknown as typeof answer) : answer;
       }),
     });
     const seen: (string | undefined)[] = [];

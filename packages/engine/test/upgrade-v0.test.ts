@@ -53,13 +53,14 @@ afterEach(async () => {
   server = undefined;
 });
 
+const dexieSettings: Record<string, unknown> = { indexedDB, IDBKeyRange };
 const storages: [string, () => { storage: RxStorage<unknown, unknown>; engine: Record<string, unknown> }][] = [
   ['memory', () => {
     const storage = getRxStorageMemory() as RxStorage<unknown, unknown>;
     return { storage, engine: { storage } };
   }],
   ['dexie', () => ({
-    storage: getRxStorageDexie({ indexedDB, IDBKeyRange }) as RxStorage<unknown, unknown>,
+    storage: getRxStorageDexie(dexieSettings),
     engine: { storage: 'dexie', indexedDB, IDBKeyRange },
   })],
 ];
@@ -83,7 +84,7 @@ describe.each(storages)('a replica written by the v0 engine (%s)', (_kind, makeS
       databaseName,
       ...storageOptions,
       transport: ({ deviceId, now }): Transport => {
-        const inner = new InMemoryTransport({ open: (): Promise<SessionEndpoint> => live.connectInProcess(token, { deviceId }), now });
+        const inner: Transport = new InMemoryTransport({ open: (): Promise<SessionEndpoint> => live.connectInProcess(token, { deviceId }), now });
         return interceptRequests(inner, (event, payload, options) => {
           const request = payload as { collection?: string; checkpoint?: Checkpoint | null; rows?: unknown[] };
           if (event === 'sync:pull' && request.collection === 'conversations') pulledFrom.push(request.checkpoint ?? null);
@@ -91,7 +92,7 @@ describe.each(storages)('a replica written by the v0 engine (%s)', (_kind, makeS
           return inner.request(event, payload, options);
         });
       },
-    } as Parameters<typeof createConversationEngine>[0]));
+    }));
 
     const engine = await open();
     expect(engine.deviceId).toBe(fixture.deviceId);

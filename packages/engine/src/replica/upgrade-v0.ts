@@ -50,7 +50,7 @@ async function openInstance(database: RxDatabase, collectionName: string, schema
     options: {},
     multiInstance: database.multiInstance,
     devMode: false,
-    ...(database.password === undefined ? {} : { password: database.password }),
+    ...(database.password === undefined ? {} : { password: database.password as unknown }),
   }) as Promise<RxStorageInstance<unknown, unknown, unknown>>;
 }
 

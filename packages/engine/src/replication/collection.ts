@@ -290,7 +290,7 @@ export function startCollectionReplicator<C extends Collection>(options: Collect
     }
     const event = stream.shift();
     if (event === undefined) return false;
-    const decision = gate.decide<object>(event as Pick<StreamEvent, 'prevSeq' | 'checkpoint'> & { documents: object[] });
+    const decision = gate.decide<object>(event);
     if (decision.kind === 'resync') pullNeeded = true;
     else if (decision.kind === 'forward') {
       await store(decision.documents as Doc[]);
