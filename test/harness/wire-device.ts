@@ -1,7 +1,7 @@
 /**
  * A protocol-level device: a replica of one account's documents that edits offline with the
  * protocol's merge rules and HLC, and replicates over socket.io exactly as the wire contract says
- * (push rows with their assumed master, conflicts adopted by merge, pull by checkpoint, stream
+ * (push rows of dirty documents, conflicts adopted by merge, pull by checkpoint, stream
  * events applied only when their `prevSeq` matches, an outbox of messages retried until
  * acknowledged). It proves the server under faults independently of the engine; engine devices
  * (worker threads) run the same scenarios through the SDK.
@@ -248,7 +248,7 @@ export class WireDevice {
     const sent = new Map(ids.map((id) => [id, replica.docs.get(id) as Doc]));
     const payload = {
       collection,
-      rows: ids.map((id) => ({ assumedMasterState: replica.masters.get(id) ?? null, newDocumentState: sent.get(id) })),
+      rows: ids.map((id) => ({ newDocumentState: sent.get(id) })),
     };
     this.#onPush?.(payload);
     const answer = parseOrThrow(pushAnswerSchema, await this.#request(ClientEvent.PUSH, payload), 'push answer');

@@ -105,7 +105,7 @@ export class WireDevice {
   async push(docs: readonly ConversationDoc[]): Promise<ConversationDoc[]> {
     const answer = await this.#request<PushResponse>(ClientEvent.PUSH, {
       collection: Collection.CONVERSATIONS,
-      rows: docs.map((doc) => ({ assumedMasterState: null, newDocumentState: doc })),
+      rows: docs.map((doc) => ({ newDocumentState: doc })),
     });
     return answer.conflicts as ConversationDoc[];
   }

@@ -43,9 +43,9 @@ describe('server crashes at three points of a write', () => {
     server = new ServerProcess();
     await server.start({ faults: [{ point, event: ClientEvent.PUSH, nth: 2 }] });
     const alice = await connect('alice');
-    const first = await alice.request(ClientEvent.PUSH, { collection: 'conversations', rows: [{ assumedMasterState: null, newDocumentState: pinned('alice|1|bob') }] });
+    const first = await alice.request(ClientEvent.PUSH, { collection: 'conversations', rows: [{ newDocumentState: pinned('alice|1|bob') }] });
     expect(first.ok).toBe(true);
-    const second = { collection: 'conversations', rows: [{ assumedMasterState: null, newDocumentState: extension('alice|1|carol', 'second write') }] };
+    const second = { collection: 'conversations', rows: [{ newDocumentState: extension('alice|1|carol', 'second write') }] };
     const answer = await alice.request(ClientEvent.PUSH, second, 5000);
     expect(answer.ok).toBe(point === 'crash-after-ack');
     if (point !== 'crash-after-ack') expect(answer).toEqual(NO_ACK);

@@ -17,7 +17,7 @@ import { waitFor } from '../harness/wait.js';
 /**
  * The fixed CI seeds. Seed 11 found the stale-after-`synced` engine bug of issue 4 (a state pulled
  * while a local write of it was being pushed was lost when the push answered with an older one;
- * fixed in replication/skipped-masters.ts). Replay other seeds with `CONVSYNC_SEEDS=7,42`.
+ * fixed by the join replicator, replication/collection.ts). Replay other seeds with `CONVSYNC_SEEDS=7,42`.
  */
 const SEEDS = process.env['CONVSYNC_SEEDS'] === undefined ? [11, 12] : process.env['CONVSYNC_SEEDS'].split(',').map(Number);
 /** Engine workers start in seconds each (TypeScript compiled per worker, RxDB opened). */

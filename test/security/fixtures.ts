@@ -14,7 +14,7 @@ export function validPayload(event: string, account: string): unknown {
     case ClientEvent.PULL:
       return { collection: 'conversations', checkpoint: null, batchSize: 100 };
     case ClientEvent.PUSH:
-      return { collection: 'conversations', rows: [{ assumedMasterState: null, newDocumentState: pinned(conversationId(account, ConversationType.P2P, 'mallory')) }] };
+      return { collection: 'conversations', rows: [{ newDocumentState: pinned(conversationId(account, ConversationType.P2P, 'mallory')) }] };
     case ClientEvent.MESSAGE_SEND:
       return { clientMessageId: `c${Math.random().toString(36).slice(2)}`, conversationId: conversationId(account, ConversationType.P2P, 'mallory'), text: 'hi' };
     case ClientEvent.MESSAGE_LIST:
@@ -42,10 +42,10 @@ export async function startSeededServer(args: readonly string[] = []): Promise<S
   await server.start();
   const bob = await WireClient.connect({ url: server.url, token: server.token('bob') });
   try {
-    await bob.request(ClientEvent.PUSH, { collection: 'conversations', rows: [{ assumedMasterState: null, newDocumentState: pinned('bob|1|carol') }] });
+    await bob.request(ClientEvent.PUSH, { collection: 'conversations', rows: [{ newDocumentState: pinned('bob|1|carol') }] });
     await bob.request(ClientEvent.PUSH, {
       collection: 'conversationGroups',
-      rows: [{ assumedMasterState: null, newDocumentState: { groupId: 'g-bob', name: 'bob only', serverExtension: 'x', createTime: 1, updateTime: 1, clock: { name: '000000000000001-000000-bob', serverExtension: '000000000000001-000000-bob', deleted: '' }, _deleted: false } }],
+      rows: [{ newDocumentState: { groupId: 'g-bob', name: 'bob only', serverExtension: 'x', createTime: 1, updateTime: 1, clock: { name: '000000000000001-000000-bob', serverExtension: '000000000000001-000000-bob', deleted: '' }, _deleted: false } }],
     });
   } finally {
     bob.close();

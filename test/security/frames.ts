@@ -57,7 +57,7 @@ export const eventFrame: fc.Arbitrary<EventFrame> = fc.oneof(
   // Well-formed but abusive: batches at the limits, huge ids, foreign owners.
   fc.record({ n: fc.integer({ min: 0, max: 600 }), withAck: fc.boolean() }).map(({ n, withAck }) => ({
     event: ClientEvent.PUSH,
-    args: [{ collection: 'conversations', rows: Array.from({ length: n }, () => ({ assumedMasterState: null, newDocumentState: { conversationId: 'x'.repeat(300) } })) }],
+    args: [{ collection: 'conversations', rows: Array.from({ length: n }, () => ({ newDocumentState: { conversationId: 'x'.repeat(300) } })) }],
     withAck,
   })),
 );

@@ -54,7 +54,7 @@ describe('security: fuzzed frames', () => {
         const stamp = `${String(Date.now()).padStart(15, '0')}-${String(i).padStart(6, '0')}-carol`;
         const doc = { ...pinned('carol|1|bob', stamp), stickTop: i % 2 === 0 };
         // Served, not fast: a loaded CI machine may be slow, a refused or dropped request fails.
-        const push = await carol.request(ClientEvent.PUSH, { collection: 'conversations', rows: [{ assumedMasterState: null, newDocumentState: doc }] }, 30_000);
+        const push = await carol.request(ClientEvent.PUSH, { collection: 'conversations', rows: [{ newDocumentState: doc }] }, 30_000);
         const pull = await carol.request(ClientEvent.PULL, { collection: 'conversations', checkpoint: null, batchSize: 50 }, 30_000);
         normal.requests += 2;
         normal.maxLatencyMs = Math.max(normal.maxLatencyMs, Date.now() - started);

@@ -54,13 +54,13 @@ describe('security: account isolation', () => {
   });
 
   it('a push of another account\'s conversation is refused (403), alone or inside a batch', async () => {
-    expect(await ask(ClientEvent.PUSH, { collection: 'conversations', rows: [{ assumedMasterState: null, newDocumentState: pinned('bob|1|carol') }] }))
+    expect(await ask(ClientEvent.PUSH, { collection: 'conversations', rows: [{ newDocumentState: pinned('bob|1|carol') }] }))
       .toMatchObject({ ok: false, error: { code: 403 } });
     expect(await ask(ClientEvent.PUSH, {
       collection: 'conversations',
       rows: [
-        { assumedMasterState: null, newDocumentState: pinned('alice|1|dave') },
-        { assumedMasterState: null, newDocumentState: pinned('bob|2|tbc') },
+        { newDocumentState: pinned('alice|1|dave') },
+        { newDocumentState: pinned('bob|2|tbc') },
       ],
     })).toMatchObject({ ok: false, error: { code: 403 } });
     // The refused batch wrote nothing, not even its legitimate row.
@@ -70,14 +70,14 @@ describe('security: account isolation', () => {
 
   it('a push whose type or target disagrees with its id is refused', async () => {
     const doc = { ...pinned('alice|1|carol'), targetId: 'bob' };
-    expect(await ask(ClientEvent.PUSH, { collection: 'conversations', rows: [{ assumedMasterState: null, newDocumentState: doc }] }))
+    expect(await ask(ClientEvent.PUSH, { collection: 'conversations', rows: [{ newDocumentState: doc }] }))
       .toMatchObject({ ok: false, error: { code: 191004 } });
   });
 
   it('a group id another account uses names the account\'s own group, never the other\'s', async () => {
     const answer = await ask(ClientEvent.PUSH, {
       collection: 'conversationGroups',
-      rows: [{ assumedMasterState: null, newDocumentState: { groupId: 'g-bob', name: 'hijack', serverExtension: '', createTime: 1, updateTime: 1, clock: { name: '999999999999999-000000-evil', serverExtension: '', deleted: '999999999999999-000000-evil' }, _deleted: true } }],
+      rows: [{ newDocumentState: { groupId: 'g-bob', name: 'hijack', serverExtension: '', createTime: 1, updateTime: 1, clock: { name: '999999999999999-000000-evil', serverExtension: '', deleted: '999999999999999-000000-evil' }, _deleted: true } }],
     });
     expect(answer.ok).toBe(true);
   });

@@ -56,7 +56,7 @@ async function seeded(): Promise<{ server: ConvSyncServer; session: SessionEndpo
     groupId: 'g1', name: 'Work', serverExtension: '', createTime: 1_700_000_000_000, updateTime: 1_700_000_000_000,
     clock: { name: STAMP, serverExtension: STAMP, deleted: '' }, _deleted: false,
   };
-  const pushed = await session.request('sync:push', { collection: 'conversations', rows: [{ assumedMasterState: first, newDocumentState: edited }] });
+  const pushed = await session.request('sync:push', { collection: 'conversations', rows: [{ newDocumentState: edited }] });
   expect(pushed.ok).toBe(true);
   expect((await session.request('sync:push', { collection: 'conversationGroups', rows: [{ newDocumentState: group }] })).ok).toBe(true);
   return { server, session };

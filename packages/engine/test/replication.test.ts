@@ -1,8 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Observable } from 'rxjs';
 import { startServer, type ConvSyncServer } from '@convsync/server';
-import { ConvSyncError, ErrorCode, emptyConversation, mergeConversation, normalizeConversation, type ConversationDoc, type StreamEvent } from '@convsync/protocol';
-import { conversationConflictHandler } from '../src/replication/conflict.js';
+import { ConvSyncError, ErrorCode, type StreamEvent } from '@convsync/protocol';
 import { StreamGate } from '../src/replication/stream-gate.js';
 import { closeAll, droppingStream, failingRequests, inMemoryDevice, interceptRequests, passThrough, synced, type StorageKind } from './engine.helpers.js';
 import { waitFor } from './services.helpers.js';
@@ -35,24 +34,6 @@ describe('the stream gate', () => {
     gate.pulled({ seq: 3 });
     gate.reset();
     expect(gate.decide({ prevSeq: 3, checkpoint: { seq: 4 }, documents: [] }).kind).toBe('resync');
-  });
-});
-
-describe('the conflict handler', () => {
-  const base = emptyConversation({ conversationId: 'alice|1|bob', now: 1000 });
-
-  it('calls documents equal when only RxDB meta differs', () => {
-    const withMeta = { ...base, _meta: { lwt: 1 }, _rev: '1-a', _attachments: {} } as ConversationDoc;
-    expect(conversationConflictHandler.isEqual(base, withMeta, 'test')).toBe(true);
-    expect(conversationConflictHandler.isEqual(base, { ...base, mute: true }, 'test')).toBe(false);
-  });
-
-  it('resolves with the protocol merge of the master and the local state', async () => {
-    const master = normalizeConversation({ ...base, stickTop: true, clock: { ...base.clock, stickTop: '000000000002000-000000-a' } });
-    const local = normalizeConversation({ ...base, mute: true, clock: { ...base.clock, mute: '000000000003000-000000-b' } });
-    const resolved = await conversationConflictHandler.resolve({ realMasterState: master, newDocumentState: local }, 'test');
-    expect(resolved).toEqual(mergeConversation(master, local));
-    expect(resolved.stickTop && resolved.mute).toBe(true);
   });
 });
 
@@ -150,7 +131,7 @@ describe.each<StorageKind>(['memory', 'dexie'])('replication over the in-memory 
     }
   });
 
-  it('a push that times out is retried by RxDB and lands, with no error reported to the app', async () => {
+  it('a push that times out is retried and lands, with no error reported to the app', async () => {
     await server.sendMessage({ from: 'bob', conversationType: 1, targetId: 'alice', text: 'hi' });
     let pushes = 0;
     const device = await inMemoryDevice(server, 'alice', {

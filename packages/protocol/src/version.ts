@@ -7,5 +7,8 @@
  *   `message:send`, `message:list`, `session:info`.
  *   Later additions that both sides negotiate per request, so no bump (an older peer ignores them):
  *   `sync:pull` `format: 'json'` (the page's documents as one JSON text, `documentsJson`).
+ * - 2: `sync:push` rows are `{newDocumentState}` only: the engine's own replicator pushes the
+ *   documents it marked dirty and joins the answer, so the RxDB-era `assumedMasterState` (which
+ *   the server never read) is gone. A v1 client is refused at the handshake (192003).
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;

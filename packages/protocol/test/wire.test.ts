@@ -16,7 +16,7 @@ import {
 describe('wire schemas', () => {
   it('accept a well-formed push and strip unknown fields such as RxDB meta', () => {
     const doc = { ...emptyConversation({ conversationId: 'alice|1|bob', now: 1 }), _meta: { lwt: 1 }, _rev: '1-a' };
-    const parsed = parseOrThrow(pushRequestSchema, { collection: 'conversations', rows: [{ assumedMasterState: null, newDocumentState: doc }] }, 'push');
+    const parsed = parseOrThrow(pushRequestSchema, { collection: 'conversations', rows: [{ newDocumentState: doc }] }, 'push');
     expect(parsed.rows[0]?.newDocumentState).not.toHaveProperty('_meta');
   });
 

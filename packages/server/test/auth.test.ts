@@ -75,6 +75,15 @@ describe('auth', () => {
     expect(outcome).toMatchObject({ connected: false, data: { code: 192003 } });
   });
 
+  it('refuses a protocol 1 client (pushes with assumed master states) with 192003 naming both versions', async () => {
+    const server = await h.server({ secret: SECRET });
+    const token = await server.issueToken('alice');
+    expect(PROTOCOL_VERSION).toBe(2);
+    const outcome = await connectOutcome(h.rawSocket(server, { token, protocolVersion: 1 }));
+    expect(outcome).toMatchObject({ connected: false, data: { code: 192003 } });
+    expect(JSON.stringify(outcome)).toMatch(/server speaks 2, the client 1/);
+  });
+
   it('closes a socket when its token expires', async () => {
     const server = await h.server({ secret: SECRET });
     const token = await server.issueToken('alice', { expiresInSeconds: 1 });
@@ -103,7 +112,7 @@ describe('auth', () => {
     await server.sendMessage({ from: 'carol', conversationType: 2, targetId: 'bobs-team', text: 'secret team' });
     const mallory = await h.client(server, 'mallory');
     expect((await mallory.pullAll()).documents).toEqual([]);
-    expect(await mallory.request(ClientEvent.PUSH, { collection: 'conversations', rows: [{ assumedMasterState: null, newDocumentState: localDoc('bob|1|carol') }] }))
+    expect(await mallory.request(ClientEvent.PUSH, { collection: 'conversations', rows: [{ newDocumentState: localDoc('bob|1|carol') }] }))
       .toMatchObject({ ok: false, error: { code: 403 } });
     expect(await mallory.request(ClientEvent.MESSAGE_LIST, { conversationId: 'bob|1|carol', limit: 10 })).toMatchObject({ ok: false, error: { code: 403 } });
     expect(await mallory.request(ClientEvent.MESSAGE_LIST, { conversationId: 'mallory|2|bobs-team', limit: 10 })).toMatchObject({ ok: false, error: { code: 403 } });

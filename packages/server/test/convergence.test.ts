@@ -35,7 +35,7 @@ function editedDoc(edit: Edit, readTimes: readonly number[]): ConversationDoc {
 }
 
 async function pushOne(client: Client, doc: ConversationDoc): Promise<void> {
-  await client.ok(ClientEvent.PUSH, { collection: 'conversations', rows: [{ assumedMasterState: null, newDocumentState: doc }] });
+  await client.ok(ClientEvent.PUSH, { collection: 'conversations', rows: [{ newDocumentState: doc }] });
 }
 
 /** What must agree across runs: everything but the log positions and server clocks. */

@@ -54,7 +54,7 @@ describe('crash points', () => {
       const socket = io(url, { auth: { token, protocolVersion: PROTOCOL_VERSION }, transports: ['websocket'], reconnection: false, forceNew: true });
       try {
         const push = await socket.timeout(10_000).emitWithAck(ClientEvent.PUSH, {
-          collection: 'conversations', rows: [{ assumedMasterState: null, newDocumentState: localDoc('alice|1|bob') }],
+          collection: 'conversations', rows: [{ newDocumentState: localDoc('alice|1|bob') }],
         }) as { ok: boolean };
         const pull = await socket.timeout(10_000).emitWithAck(ClientEvent.PULL, { collection: 'conversations', checkpoint: { seq: 0 }, batchSize: 10 }) as { ok: boolean };
         expect([push.ok, pull.ok]).toEqual([true, true]);

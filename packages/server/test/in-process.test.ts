@@ -23,10 +23,10 @@ describe('connectInProcess', () => {
       .toMatchObject({ ok: false, error: { code: 191004 } });
     expect(await endpoint.request('whatever', {})).toMatchObject({ ok: false, error: { code: 191004 } });
     const socket = await h.client(server, 'alice');
-    await socket.ok(ClientEvent.PUSH, { collection: 'conversations', rows: [{ assumedMasterState: null, newDocumentState: localDoc('alice|1|bob') }] });
+    await socket.ok(ClientEvent.PUSH, { collection: 'conversations', rows: [{ newDocumentState: localDoc('alice|1|bob') }] });
     await waitFor(() => events.length === 1, 5000, 'in-process stream event');
     expect((events[0]?.documents[0] as ConversationDoc).conversationId).toBe('alice|1|bob');
-    const pushed = await endpoint.request(ClientEvent.PUSH, { collection: 'conversations', rows: [{ assumedMasterState: null, newDocumentState: localDoc('alice|1|carol') }] });
+    const pushed = await endpoint.request(ClientEvent.PUSH, { collection: 'conversations', rows: [{ newDocumentState: localDoc('alice|1|carol') }] });
     expect(pushed).toMatchObject({ ok: true, collection: 'conversations' });
     await waitFor(() => socket.streams.length === 2 && events.length === 2, 5000, 'stream to both');
     const pulled = await endpoint.request(ClientEvent.PULL, { collection: 'conversations', checkpoint: null, batchSize: 10 });
@@ -47,7 +47,7 @@ describe('connectInProcess', () => {
     endpoint.close();
     expect(await endpoint.request(ClientEvent.SESSION_INFO, {})).toMatchObject({ ok: false, error: { code: ErrorCode.OFFLINE } });
     const socket = await h.client(server, 'alice');
-    await socket.ok(ClientEvent.PUSH, { collection: 'conversations', rows: [{ assumedMasterState: null, newDocumentState: localDoc('alice|1|bob') }] });
+    await socket.ok(ClientEvent.PUSH, { collection: 'conversations', rows: [{ newDocumentState: localDoc('alice|1|bob') }] });
     await waitFor(() => socket.streams.length === 1, 5000, 'socket stream');
     expect(events).toEqual([]);
   });
@@ -63,7 +63,7 @@ describe('connectInProcess', () => {
       seenA.push(e);
     });
     b.onStream((e) => seenB.push(e));
-    await a.request(ClientEvent.PUSH, { collection: 'conversations', rows: [{ assumedMasterState: null, newDocumentState: localDoc('alice|1|bob') }] });
+    await a.request(ClientEvent.PUSH, { collection: 'conversations', rows: [{ newDocumentState: localDoc('alice|1|bob') }] });
     await waitFor(() => seenA.length === 1 && seenB.length === 1, 5000, 'streams');
     expect((seenB[0]?.documents[0] as ConversationDoc).name).toBe('');
   });

@@ -9,7 +9,7 @@ async function conversation(client: Client, id: string): Promise<ConversationDoc
 }
 
 async function pushDoc(client: Client, doc: ConversationDoc): Promise<void> {
-  await client.ok(ClientEvent.PUSH, { collection: 'conversations', rows: [{ assumedMasterState: doc, newDocumentState: doc }] });
+  await client.ok(ClientEvent.PUSH, { collection: 'conversations', rows: [{ newDocumentState: doc }] });
 }
 
 describe('messages', () => {

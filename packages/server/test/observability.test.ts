@@ -58,7 +58,7 @@ describe('observability', () => {
 
     const alice = await h.client(server, 'alice', { deviceId: 'phone' });
     await alice.pullAll();
-    await alice.ok(ClientEvent.PUSH, { collection: 'conversations', rows: [{ assumedMasterState: null, newDocumentState: localDoc('alice|1|bob') }] });
+    await alice.ok(ClientEvent.PUSH, { collection: 'conversations', rows: [{ newDocumentState: localDoc('alice|1|bob') }] });
     await alice.send('alice|1|bob', 'hello');
     await server.sendMessage({ from: 'bob', conversationType: 1, targetId: 'alice', text: 'hi' });
     const token = await server.issueToken('mallory');

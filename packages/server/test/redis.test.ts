@@ -64,7 +64,7 @@ describe.skipIf(!redisUp && process.env.CI !== 'true')('Redis adapter', () => {
     const phone = await h.client(local, alice, { deviceId: 'phone' });
     const laptop = await h.client(remote, alice, { deviceId: 'laptop' });
     const bob = await h.client(remote, 'bob');
-    await phone.ok(ClientEvent.PUSH, { collection: 'conversations', rows: [{ assumedMasterState: null, newDocumentState: localDoc(`${alice}|1|x`) }] });
+    await phone.ok(ClientEvent.PUSH, { collection: 'conversations', rows: [{ newDocumentState: localDoc(`${alice}|1|x`) }] });
     await waitFor(() => laptop.streams.length === 1, 10_000, 'the stream on the other process');
     expect((laptop.streams[0]?.documents[0] as ConversationDoc).conversationId).toBe(`${alice}|1|x`);
     await bob.send(`bob|1|${alice}`, 'across processes');

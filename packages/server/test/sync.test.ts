@@ -4,8 +4,8 @@ import { Harness, byId, localDoc, waitFor, type Client } from './helpers.js';
 
 const stamp = (wallMs: number, deviceId = 'd1', counter = 0) => formatStamp({ wallMs, counter, deviceId });
 
-function row(doc: ConversationDoc, assumed: ConversationDoc | null = null) {
-  return { assumedMasterState: assumed, newDocumentState: doc };
+function row(doc: ConversationDoc) {
+  return { newDocumentState: doc };
 }
 
 async function pushConversations(client: Client, docs: ConversationDoc[]) {
@@ -97,7 +97,7 @@ describe('push and pull', () => {
     const master = conflicts[0] as ConversationDoc;
     const again = await alice.ok<{ conflicts: ConversationDoc[] }>(ClientEvent.PUSH, {
       collection: 'conversations',
-      rows: [row(master, master)],
+      rows: [row(master)],
     });
     expect(again.conflicts).toEqual([]);
   });
@@ -235,14 +235,14 @@ describe('push and pull', () => {
       groupId: 'g1', name: 'Work', serverExtension: '', createTime: 1, updateTime: 1,
       clock: { name: stamp(10), serverExtension: '', deleted: '' }, _deleted: false,
     };
-    await alice.ok(ClientEvent.PUSH, { collection: 'conversationGroups', rows: [{ assumedMasterState: null, newDocumentState: group }] });
+    await alice.ok(ClientEvent.PUSH, { collection: 'conversationGroups', rows: [{ newDocumentState: group }] });
     const base = localDoc('alice|1|bob');
     await pushConversations(alice, [{ ...base, groups: [{ groupId: 'g1', member: true, stamp: stamp(20) }] }]);
     expect((await alice.pullAll()).documents[0]?.groupIds).toEqual(['g1']);
     const { seq } = await alice.pullAll();
     const deleted = { ...group, clock: { ...group.clock, deleted: stamp(30) }, _deleted: true };
     const answer = await alice.ok<{ conflicts: ConversationGroupDoc[] }>(ClientEvent.PUSH, {
-      collection: 'conversationGroups', rows: [{ assumedMasterState: group, newDocumentState: deleted }],
+      collection: 'conversationGroups', rows: [{ newDocumentState: deleted }],
     });
     expect(answer.conflicts).toEqual([]);
     const groups = await alice.pullAll<ConversationGroupDoc>('conversationGroups');
@@ -259,7 +259,7 @@ describe('push and pull', () => {
       groupId: 'g1', name: 'Old', serverExtension: '', createTime: 1, updateTime: 1,
       clock: { name: stamp(10), serverExtension: '', deleted: stamp(30) }, _deleted: true,
     };
-    await alice.ok(ClientEvent.PUSH, { collection: 'conversationGroups', rows: [{ assumedMasterState: null, newDocumentState: group }] });
+    await alice.ok(ClientEvent.PUSH, { collection: 'conversationGroups', rows: [{ newDocumentState: group }] });
     // Added offline at 20, before the deletion at 30 reached that device.
     const base = localDoc('alice|1|bob');
     const { conflicts } = await pushConversations(alice, [{ ...base, groups: [{ groupId: 'g1', member: true, stamp: stamp(20) }], groupIds: ['g1'] }]);

@@ -6,7 +6,8 @@
  * output of `normalizeConversation`, not a separate remove call. So edits read through the
  * collection's storage instance with deleted documents, and write rows with their `previous`
  * version: RxDB's wrapped storage sets `_rev`/`_meta`, emits INSERT (also for a revival), UPDATE or
- * DELETE events on the collection's change stream, and replication pushes the row. A row that lost
+ * DELETE events on the collection's change stream, and the replicator pushes the row (it is marked
+ * dirty in the same write). A row that lost
  * a race (the replication wrote in between: 409) is read again and the edit re-applied.
  *
  * Edits of one collection run one after another (a queue), so limit checks inside an edit (100
@@ -14,6 +15,7 @@
  */
 import type { RxCollection, RxDocumentData } from 'rxdb';
 import { ConvSyncError, ErrorCode, jsonEqual } from '@convsync/protocol';
+import { epochOf, nextEpoch } from '../replica/dirty.js';
 
 /** The RxDB write context of local edits (shows up on change events). */
 export const EDIT_CONTEXT = 'convsync-edit';
@@ -21,9 +23,9 @@ const MAX_ATTEMPTS = 20;
 
 type Plain<T> = T & { _deleted: boolean };
 
-/** A document without RxDB's meta (`_meta`, `_rev`, `_attachments`); `_deleted` stays. */
+/** A document without RxDB's meta (`_meta`, `_rev`, `_attachments`) and its dirty mark; `_deleted` stays. */
 export function stripMeta<T extends { _deleted: boolean }>(data: RxDocumentData<T>): T {
-  const { _meta: _m, _rev: _r, _attachments: _a, ...rest } = data as RxDocumentData<T> & Record<string, unknown>;
+  const { _meta: _m, _rev: _r, _attachments: _a, dirty: _d, ...rest } = data as RxDocumentData<T> & Record<string, unknown>;
   return rest as unknown as T;
 }
 
@@ -124,8 +126,10 @@ async function runEdits<T extends { _deleted: boolean }>(
         continue;
       }
       docs.set(id, next);
+      // The edit marks the document dirty with a new epoch: the replicator pushes it (replica/dirty.ts).
       const document = {
         ...(next as Plain<T>),
+        dirty: nextEpoch(previous === undefined ? 0 : epochOf(previous)),
         _attachments: {},
         _meta: previous?._meta ?? { lwt: 0 },
         _rev: previous?._rev ?? '',

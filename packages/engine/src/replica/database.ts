@@ -8,21 +8,14 @@ import { addRxPlugin, createRxDatabase, randomToken, type RxStorage } from 'rxdb
 import { RxDBLocalDocumentsPlugin } from 'rxdb/plugins/local-documents';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
-import {
-  ConvSyncError,
-  ErrorCode,
-  isDeviceId,
-  mergeConversation,
-  mergeConversationGroup,
-  type ConversationDoc,
-  type ConversationGroupDoc,
-} from '@convsync/protocol';
-import { conversationConflictHandler, groupConflictHandler } from '../replication/conflict.js';
-import { withMonotoneDownstream } from './monotone-downstream.js';
-import { conversationGroupSchema, conversationSchema, localExtensionSchema, outboxSchema } from './schema.js';
+import { RxDBMigrationSchemaPlugin } from 'rxdb/plugins/migration-schema';
+import { ConvSyncError, ErrorCode, isDeviceId, type ConversationDoc, type ConversationGroupDoc } from '@convsync/protocol';
+import { conversationGroupSchema, conversationSchema, localExtensionSchema, outboxSchema, replicatedMigrations } from './schema.js';
+import { upgradeV0 } from './upgrade-v0.js';
 import type { LocalExtensionDoc, OutboxDoc, Replica } from './types.js';
 
 addRxPlugin(RxDBLocalDocumentsPlugin);
+addRxPlugin(RxDBMigrationSchemaPlugin);
 
 /** `'dexie'` (IndexedDB), `'memory'`, or any RxStorage. */
 export type StorageOption = 'dexie' | 'memory' | RxStorage<unknown, unknown>;
@@ -39,12 +32,9 @@ export interface ReplicaOptions {
   multiInstance?: boolean;
 }
 
-/** The replicated collections and the protocol's merge of each (the downstream guard's joins). */
-const REPLICATED_MERGES = { conversations: mergeConversation, conversationGroups: mergeConversationGroup };
-
 let memoryStorage: RxStorage<unknown, unknown> | undefined;
 
-function baseStorageOf(options: ReplicaOptions): RxStorage<unknown, unknown> {
+function storageOf(options: ReplicaOptions): RxStorage<unknown, unknown> {
   if (options.storage === 'memory') {
     // One shared instance: RxDB's memory storage keeps a database's data across close/reopen
     // within the process only when the same storage object opens it again.
@@ -58,11 +48,6 @@ function baseStorageOf(options: ReplicaOptions): RxStorage<unknown, unknown> {
     return getRxStorageDexie(settings);
   }
   return options.storage;
-}
-
-/** Whatever the storage, RxDB's downstream never stores a replicated document below what it holds. */
-function storageOf(options: ReplicaOptions): RxStorage<unknown, unknown> {
-  return withMonotoneDownstream(baseStorageOf(options), REPLICATED_MERGES);
 }
 
 /**
@@ -92,10 +77,12 @@ export async function openReplica(options: ReplicaOptions): Promise<Replica> {
     throw new ConvSyncError(ErrorCode.INTERNAL, `cannot open the replica ${options.name}`, { cause: error });
   }
   try {
+    // A replica written by the v0 engine: what its replication kept in RxDB's replication meta
+    // (checkpoints, unpushed edits) becomes checkpoints and dirty marks (upgrade-v0.ts).
+    const upgrade = await upgradeV0(database);
     const collections = await database.addCollections({
-      // The same merge as the server's push resolves replication conflicts (SPEC §4).
-      conversations: { schema: conversationSchema, conflictHandler: conversationConflictHandler },
-      conversationGroups: { schema: conversationGroupSchema, conflictHandler: groupConflictHandler },
+      conversations: { schema: conversationSchema, migrationStrategies: replicatedMigrations('conversationId', upgrade.dirty.conversations) },
+      conversationGroups: { schema: conversationGroupSchema, migrationStrategies: replicatedMigrations('groupId', upgrade.dirty.conversationGroups) },
       localExtensions: { schema: localExtensionSchema },
       outbox: { schema: outboxSchema },
     });
@@ -106,6 +93,7 @@ export async function openReplica(options: ReplicaOptions): Promise<Replica> {
     const setMeta = async (key: string, value: unknown): Promise<void> => {
       await database.upsertLocal(key, { value });
     };
+    await upgrade.finish({ conversations: collections.conversations, conversationGroups: collections.conversationGroups });
     let deviceId = await getMeta(DEVICE_KEY);
     if (!isDeviceId(deviceId)) {
       const fresh = options.deviceId ?? `d${randomToken(12)}`;

@@ -7,17 +7,26 @@
  * Dexie needs every indexed field `required`, and numeric indexes need `multipleOf`/`minimum`/
  * `maximum`; the list is read ascending by `rank` (Dexie never uses an index for a descending sort).
  */
-import type { RxJsonSchema } from 'rxdb';
+import type { MigrationStrategies, RxJsonSchema } from 'rxdb';
 import { Limits, MAX_RANK, type ConversationDoc, type ConversationGroupDoc } from '@convsync/protocol';
+import { DIRTY_FIELD, nextEpoch } from './dirty.js';
 import type { LocalExtensionDoc, OutboxDoc } from './types.js';
 
 const CONVERSATION_ID_LENGTH = 2 * Limits.MAX_ID_LENGTH + 3;
 const TIME = { type: 'integer', minimum: 0, maximum: 8.64e15 } as const;
 const STAMP = { type: 'string', maxLength: 100 } as const;
 
-export const conversationSchema: RxJsonSchema<Omit<ConversationDoc, '_deleted'>> = {
+/** A replicated document as stored: with its dirty mark (replica/dirty.ts). */
+type Stored<T> = Omit<T, '_deleted'> & { dirty: number };
+
+/**
+ * Schema history of the replicated collections:
+ * - 0: the v0 engine (RxDB's replication plugin kept the replication state);
+ * - 1: `dirty` (indexed), the local epoch of an unpushed edit, 0 when clean.
+ */
+export const conversationSchema: RxJsonSchema<Stored<ConversationDoc>> = {
   title: 'conversations',
-  version: 0,
+  version: 1,
   primaryKey: 'conversationId',
   type: 'object',
   properties: {
@@ -53,18 +62,19 @@ export const conversationSchema: RxJsonSchema<Omit<ConversationDoc, '_deleted'>>
       properties: { created: STAMP, stickTop: STAMP, mute: STAMP, serverExtension: STAMP, deleted: STAMP },
       required: ['created', 'stickTop', 'mute', 'serverExtension', 'deleted'],
     },
+    dirty: DIRTY_FIELD,
   },
   required: [
     'conversationId', 'type', 'targetId', 'stickTop', 'mute', 'serverExtension', 'groups', 'groupIds',
     'lastReadTime', 'deletedBefore', 'clearedBefore', 'serverRev', 'name', 'avatar', 'unreadCount',
-    'sortOrder', 'createTime', 'updateTime', 'rank', 'clock',
+    'sortOrder', 'createTime', 'updateTime', 'rank', 'clock', 'dirty',
   ],
-  indexes: ['rank'],
+  indexes: ['rank', 'dirty'],
 };
 
-export const conversationGroupSchema: RxJsonSchema<Omit<ConversationGroupDoc, '_deleted'>> = {
+export const conversationGroupSchema: RxJsonSchema<Stored<ConversationGroupDoc>> = {
   title: 'conversationGroups',
-  version: 0,
+  version: 1,
   primaryKey: 'groupId',
   type: 'object',
   properties: {
@@ -78,9 +88,22 @@ export const conversationGroupSchema: RxJsonSchema<Omit<ConversationGroupDoc, '_
       properties: { name: STAMP, serverExtension: STAMP, deleted: STAMP },
       required: ['name', 'serverExtension', 'deleted'],
     },
+    dirty: DIRTY_FIELD,
   },
-  required: ['groupId', 'name', 'serverExtension', 'createTime', 'updateTime', 'clock'],
+  required: ['groupId', 'name', 'serverExtension', 'createTime', 'updateTime', 'clock', 'dirty'],
+  indexes: ['dirty'],
 };
+
+/**
+ * The migration strategies of a replicated collection: 0 → 1 adds the dirty mark, set on the
+ * documents `dirtyIds` names (upgrade-v0.ts: those the v0 replication had not pushed).
+ */
+export function replicatedMigrations(primaryKey: string, dirtyIds: ReadonlySet<string>): MigrationStrategies {
+  const epoch = nextEpoch(0);
+  return {
+    1: (doc: Record<string, unknown>) => ({ ...doc, dirty: dirtyIds.has(doc[primaryKey] as string) ? epoch : 0 }),
+  };
+}
 
 export const localExtensionSchema: RxJsonSchema<LocalExtensionDoc> = {
   title: 'localExtensions',

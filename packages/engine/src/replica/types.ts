@@ -26,6 +26,11 @@ export interface OutboxDoc {
   errorDesc: string;
 }
 
+/** The replica's local document holding a replicated collection's checkpoint (`{seq}`). */
+export function checkpointKey(collection: string): string {
+  return `checkpoint-${collection}`;
+}
+
 /** Stored documents carry RxDB's `_deleted` flag themselves; these types omit RxDB's meta. */
 export type ConversationCollection = RxCollection<ConversationDoc>;
 export type GroupCollection = RxCollection<ConversationGroupDoc>;

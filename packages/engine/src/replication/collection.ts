@@ -1,19 +1,27 @@
 /**
- * One replicated collection: RxDB's `replicateRxCollection` over a Transport (DESIGN "Replication
- * over socket.io").
+ * The replicator of one collection (docs/ARCHITECTURE.md "Replication"). The merge is a join
+ * (commutative, associative, idempotent), so replication needs no conflict protocol:
  *
- * - pull: `sync:pull` repeatedly (the server pages by bytes and says `hasMore`) until RxDB's batch
- *   is full or the log ends, so RxDB's "a short page is the end" rule holds; checkpoint `{seq}`.
- * - stream: the server's `sync:stream` through the StreamGate; 'RESYNC' at every connect.
- * - push: rows without RxDB meta, `sync:push`; the server answers the merged master of every row
- *   it did not take as sent, which RxDB resolves with the collection's conflict handler (merge).
- * - Handlers wait while the transport is offline instead of failing, so a reconnect resumes at
- *   once; a request that fails on the way throws, and RxDB retries it. Errors never escape as
- *   unhandled rejections: RxDB catches them and emits them on `error$`.
- * Every inbound document was validated by the transport (the protocol's answer and stream
- * schemas) before it gets here.
+ * - down: a pulled page or a streamed commit is stored as `join(local, incoming)` (one bulkWrite
+ *   per page), then the checkpoint is saved. Arrival order does not matter and nothing older is
+ *   ever stored over something newer. A stream event is applied only when its `prevSeq` is where
+ *   this connection's log position stands (stream-gate.ts); otherwise the replicator pulls from
+ *   the checkpoint.
+ * - up: local edits mark their documents dirty with an epoch (replica/dirty.ts). The replicator
+ *   pushes dirty documents in byte-bounded chunks, stores `join(local, answer)`, and clears a mark
+ *   only if its epoch did not move meanwhile. A push is idempotent, so any retry is safe.
+ * - idle: pulled to the head of the log on this connection, no stream event waiting, nothing dirty.
+ *
+ * One loop per collection does all of it, one step at a time, so its own writes never race each
+ * other; writes of local edits (this tab's or another's) race it only through the storage, whose
+ * revision check (409) makes the loser read again. Dirty marks are found by a query of the
+ * storage, and the collection's change events (other tabs' included) wake the loop: what it does
+ * next is decided by the stored state, never by a timer.
  */
 import {
+  ConvSyncError,
+  ErrorCode,
+  jsonEqual,
   Limits,
   maxStamp,
   NO_STAMP,
@@ -21,284 +29,325 @@ import {
   type Checkpoint,
   type Collection,
   type CollectionDocs,
-  type ConversationDoc,
-  type ConversationGroupDoc,
+  type StreamEvent,
   type Stamp,
 } from '@convsync/protocol';
-import { BehaviorSubject, Subject, distinctUntilChanged, filter, firstValueFrom, map, type Observable } from 'rxjs';
-import { replicateRxCollection, type RxReplicationState } from 'rxdb/plugins/replication';
-import { awaitRxStorageReplicationIdle, type RxCollection, type RxReplicationPullStreamItem } from 'rxdb';
+import { BehaviorSubject, combineLatest, distinctUntilChanged, map, type Observable, type Subscription } from 'rxjs';
+import type { RxCollection, RxDocumentData } from 'rxdb';
 import type { EngineClock } from '../clock.js';
+import { epochOf, findDirty } from '../replica/dirty.js';
 import type { Transport } from '../transport/transport.js';
-import { bootstrapPull, type BootstrapPage } from './bootstrap.js';
-import { withoutMeta } from './conflict.js';
 import { chunkByBytes } from './push-chunks.js';
-import { ResyncRequests } from './resync-requests.js';
-import { SkippedMasters, type PushEpochs } from './skipped-masters.js';
 import { StreamGate } from './stream-gate.js';
 
-/** Documents RxDB asks for per pull cycle: large, so a fresh device syncs in few round trips. */
-export const PULL_BATCH_SIZE = 2000;
-/** Deliveries remembered for RxDB's hand-over lag (skipped-masters.ts): two pull batches, 3 s. */
-const RECENT_DELIVERIES = 2 * PULL_BATCH_SIZE;
-const RECENT_MS = 3000;
-/** Rows per `sync:push`: ~100 conversations (with their assumed masters) stay far below 1.5 MB. */
+/** Documents per pushed batch (then split further by bytes: push-chunks.ts). */
 export const PUSH_BATCH_SIZE = 100;
+/** The write context of the replicator's writes (seen on change events). */
+export const REPLICATION_CONTEXT = 'convsync-replication';
 
-export interface CollectionReplicationOptions<C extends Collection> {
+/** Errors of a connection going away: the step is retried once the next connection is up. */
+const CONNECTION_CODES: ReadonlySet<number> = new Set([ErrorCode.OFFLINE, ErrorCode.SERVER_UNREACHABLE, ErrorCode.CLOSED]);
+const FIRST_RETRY_MS = 1000;
+const MAX_RETRY_MS = 30_000;
+
+export interface CheckpointStore {
+  load(): Promise<Checkpoint | null>;
+  save(checkpoint: Checkpoint): Promise<void>;
+}
+
+export interface CollectionReplicatorOptions<C extends Collection> {
   collection: C;
   rxCollection: RxCollection<CollectionDocs[C]>;
   transport: Transport;
   clock: EngineClock;
-  /** Resolves when the transport is online (or rejects once the engine closes). */
-  waitOnline: () => Promise<void>;
-  /** Each failed handler call, with the error the transport raised. */
-  onHandlerError: (error: unknown) => void;
-  /** The protocol's merge of two states of one document (the conflict handler's too). */
+  checkpoints: CheckpointStore;
+  /** The protocol's join of two states of one document. */
   merge: (a: CollectionDocs[C], b: CollectionDocs[C]) => CollectionDocs[C];
-  /** The fresh-device fast path (replication/bootstrap.ts); default true. */
-  bootstrap?: boolean;
-  /** Delay before RxDB retries a failed handler (ms). */
-  retryTimeMs?: number;
+  /** Trouble that is not a lost connection (a refused push, a failed write). */
+  reportError: (error: unknown) => void;
 }
 
-export interface CollectionReplication {
-  readonly state: RxReplicationState<CollectionDocs[Collection], Checkpoint>;
-  /** Pull everything missed, push everything pending (at each connect). */
-  resync(): void;
-  /** The connection was lost: judge stream events again only after the next pull. */
-  connectionLost(): void;
-  readonly active$: Observable<boolean>;
-  /** Whether local changes are on their way to the server (a push on the wire). */
-  readonly pushing$: Observable<boolean>;
-  awaitInSync(): Promise<void>;
+export interface CollectionReplicator {
+  /** True while caught up on an online connection (see the file's comment); false when offline. */
+  readonly idle$: Observable<boolean>;
+  /** A connection is up: pull from the checkpoint, then follow the stream and push. */
+  connected(): void;
+  /** The connection is gone: stop, and judge stream events again only after the next pull. */
+  disconnected(): void;
   cancel(): Promise<void>;
 }
 
-/** The newest stamp in a batch of documents (stamps are fixed-width: string order is time order). */
-function newestStamp(docs: readonly (ConversationDoc | ConversationGroupDoc)[]): Stamp {
+type Stored<Doc> = RxDocumentData<Doc> & { dirty?: number };
+
+/** A stored document as it travels: without RxDB's meta and the dirty mark. */
+export function toWire<Doc>(stored: RxDocumentData<Doc>): Doc {
+  const { _meta: _m, _rev: _r, _attachments: _a, dirty: _d, ...doc } = stored as Stored<Doc> & Record<string, unknown>;
+  return doc as unknown as Doc;
+}
+
+/** The newest stamp in a batch (stamps are fixed-width: string order is time order). */
+function newestStamp(docs: readonly object[]): Stamp {
   let newest: Stamp = NO_STAMP;
   for (const doc of docs) {
-    const clock = doc.clock as Record<string, string>;
-    for (const key in clock) {
-      const stamp = clock[key] as string;
-      if (stamp > newest) newest = stamp;
-    }
-    if ('groups' in doc) for (const register of doc.groups) newest = maxStamp(newest, register.stamp);
+    const clock = (doc as { clock: Record<string, string> }).clock;
+    for (const key in clock) if ((clock[key] as string) > newest) newest = clock[key] as string;
+    const groups = (doc as { groups?: { stamp: Stamp }[] }).groups;
+    if (groups !== undefined) for (const register of groups) newest = maxStamp(newest, register.stamp);
   }
   return newest;
 }
 
-export function replicateCollection<C extends Collection>(options: CollectionReplicationOptions<C>): CollectionReplication {
-  type Doc = CollectionDocs[C];
-  const { collection, transport, clock, waitOnline } = options;
-  const gate = new StreamGate();
-  const stream$ = new Subject<RxReplicationPullStreamItem<Doc, Checkpoint>>();
-  const resyncs = new ResyncRequests();
-  /** Every resync goes through here, so one RxDB drops is asked again (resync-requests.ts). */
-  const resync = (): void => {
-    resyncs.ask();
-    stream$.next('RESYNC');
-    void askAgainWhenIdle();
-  };
-  const primaryKey = primaryKeys[collection];
-  const idOf = (doc: Doc): string => (doc as Record<string, unknown>)[primaryKey] as string;
-  const skipped = new SkippedMasters<Doc>({ merge: options.merge, idOf, recentLimit: RECENT_DELIVERIES, recentMs: RECENT_MS });
-  /** Pushes on the wire. */
-  const pushesInFlight = new BehaviorSubject(0);
-  /** Pushes whose processing by RxDB has not finished yet (their skipped masters are not ready). */
-  let pushesSettling = 0;
-  let settled: Promise<void> = Promise.resolve();
+/**
+ * One direction's work loop: runs `step` while online until it finds nothing to do (then it is
+ * idle and sleeps until poked). A step that fails for want of a connection runs again on the next
+ * one; a timeout at once; anything else after a backoff (or the next connection, if sooner).
+ */
+class Loop {
+  readonly idle$ = new BehaviorSubject(false);
+  readonly #step: () => Promise<boolean>;
+  readonly #reportError: (error: unknown) => void;
+  #online = false;
+  #closed = false;
+  #connection = 0;
+  #waitForConnection = -1;
+  #retryDelay = FIRST_RETRY_MS;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #woken = false;
+  #wake: (() => void) | undefined;
+  readonly running: Promise<void>;
 
-  const observeStamps = (docs: readonly Doc[]): void => {
-    const newest = newestStamp(docs);
-    if (newest !== NO_STAMP) clock.receive(newest);
-  };
-
-  const guarded = async <T>(run: () => Promise<T>): Promise<T> => {
-    await waitOnline();
-    try {
-      return await run();
-    } catch (error) {
-      options.onHandlerError(error);
-      throw error;
-    }
-  };
-
-  // The device's own writes (edits, inserts): every context but the replication's.
-  const localWrites = options.rxCollection.storageInstance.changeStream().subscribe((bulk) => {
-    if (bulk.context.startsWith('replication-')) return;
-    skipped.localWrite(bulk.events.map((event) => event.documentId));
-  });
-
-  const streamSubscription = transport.stream$.subscribe((event) => {
-    if (event.collection !== collection) return;
-    const decision = gate.decide(event as typeof event & { documents: Doc[] });
-    if (decision.kind === 'forward') {
-      observeStamps(decision.documents);
-      skipped.delivered(decision.documents);
-      stream$.next({ documents: decision.documents, checkpoint: decision.checkpoint });
-    } else if (decision.kind === 'resync') {
-      resync();
-    }
-  });
-
-  // The handlers read `state` only once the replication runs (after this initializer).
-  const state: RxReplicationState<Doc, Checkpoint> = replicateRxCollection<Doc, Checkpoint>({
-    replicationIdentifier: `convsync-v1-${collection}`,
-    collection: options.rxCollection,
-    live: true,
-    retryTime: options.retryTimeMs ?? 1000,
-    waitForLeadership: false,
-    toggleOnDocumentVisible: false,
-    autoStart: true,
-    pull: {
-      batchSize: PULL_BATCH_SIZE,
-      stream$: stream$.asObservable(),
-      handler: (checkpoint, batchSize) => {
-        resyncs.pullStarted();
-        return guarded(async () => {
-          if ((checkpoint === undefined || checkpoint === null) && options.bootstrap !== false) {
-            const boot = await bootstrapPull<Doc>({
-              rxCollection: options.rxCollection,
-              replication: state.internalReplicationState,
-              primaryKey,
-              fetchPage: (at) => transport.request('sync:pull', { collection, checkpoint: at, batchSize: Limits.MAX_PULL_BATCH }) as Promise<unknown> as Promise<BootstrapPage<Doc>>,
-              onPage: observeStamps,
-            });
-            if (boot !== null) {
-              gate.pulled(boot.checkpoint);
-              return { documents: skipped.withReady(boot.documents), checkpoint: boot.checkpoint };
-            }
-          }
-          const documents: Doc[] = [];
-          let at: Checkpoint | null = checkpoint ?? null;
-          for (;;) {
-            const want = Math.min(Limits.MAX_PULL_BATCH, batchSize - documents.length);
-            const page = await transport.request('sync:pull', { collection, checkpoint: at, batchSize: want });
-            for (const doc of page.documents as Doc[]) documents.push(doc);
-            at = page.checkpoint;
-            if (!page.hasMore || documents.length >= batchSize) break;
-          }
-          gate.pulled(at);
-          observeStamps(documents);
-          return { documents: skipped.withReady(documents), checkpoint: at };
-        });
-      },
-    },
-    push: {
-      batchSize: PUSH_BATCH_SIZE,
-      handler: (rows) =>
-        guarded(async () => {
-          const payload = rows.map((row) => ({
-            assumedMasterState: row.assumedMasterState === undefined ? null : withoutMeta(row.assumedMasterState),
-            newDocumentState: withoutMeta(row.newDocumentState),
-          }));
-          const epochs = skipped.pushing(payload.map((row) => idOf(row.newDocumentState)));
-          pushesInFlight.next(pushesInFlight.getValue() + 1);
-          try {
-            const conflicts: Doc[] = [];
-            // Rows a failed chunk sent already are merged again when RxDB retries: a push is idempotent.
-            for (const rows of chunkByBytes(payload, Limits.MAX_PUSH_BYTES)) {
-              const answer = await transport.request('sync:push', { collection, rows } as never);
-              for (const doc of answer.conflicts as Doc[]) conflicts.push(doc);
-            }
-            observeStamps(conflicts);
-            afterPushProcessed(epochs, payload.map((row) => row.newDocumentState), conflicts);
-            return conflicts;
-          } finally {
-            pushesInFlight.next(pushesInFlight.getValue() - 1);
-          }
-        }),
-    },
-  });
-
-  /**
-   * Once RxDB has processed this push — its conflict writes and assumed masters are stored: the
-   * upstream queue that runs this handler has moved past it — what its downstream may have
-   * skipped meanwhile is pulled again (skipped-masters.ts).
-   */
-  function afterPushProcessed(epochs: PushEpochs, sent: readonly Doc[], conflicts: readonly Doc[]): void {
-    const results = new Map<string, Doc>();
-    for (const doc of sent) results.set(idOf(doc), doc);
-    for (const doc of conflicts) results.set(idOf(doc), doc);
-    const processed = state.internalReplicationState?.streamQueue.up ?? Promise.resolve();
-    pushesSettling++;
-    const done = processed.then(
-      () => {
-        pushesSettling--;
-        if (skipped.pushed(epochs, results)) resync();
-      },
-      () => {
-        pushesSettling--;
-      },
-    );
-    settled = Promise.all([settled, done]).then(() => undefined);
+  constructor(step: () => Promise<boolean>, reportError: (error: unknown) => void) {
+    this.#step = step;
+    this.#reportError = reportError;
+    this.running = this.#run();
   }
 
-  /** Whether a watcher waits for RxDB to be idle to check the resyncs asked. */
-  let watching = false;
-  /**
-   * Once RxDB has nothing left to do — no push (stream events and resyncs wait for pushes), both
-   * queues drained — a resync no pull answered was dropped: it is asked again.
-   */
-  async function askAgainWhenIdle(): Promise<void> {
-    if (watching) return;
-    watching = true;
-    try {
-      while (resyncs.unanswered && !state.isStopped()) {
-        const internal = state.internalReplicationState;
-        if (internal === undefined) {
-          await state.awaitInitialReplication();
-          continue;
-        }
-        await firstValueFrom(internal.events.active.up.pipe(filter((active) => !active)));
-        await awaitRxStorageReplicationIdle(internal);
-        // RxDB adds a task a few ticks after the push ends: let it, then look.
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        if (!resyncs.unanswered || internal.events.active.up.getValue()) continue;
-        await awaitRxStorageReplicationIdle(internal);
-        if (resyncs.unanswered && !internal.events.active.up.getValue()) stream$.next('RESYNC');
+  /** There may be work: not idle any more, and look again. */
+  busy(): void {
+    if (this.idle$.getValue()) this.idle$.next(false);
+    this.#woken = true;
+    this.#wake?.();
+  }
+
+  online(online: boolean): void {
+    this.#online = online;
+    if (online) this.#connection++;
+    this.busy();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#online = false;
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.busy();
+    await this.running;
+    this.idle$.complete();
+  }
+
+  #sleep(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      if (this.#woken || this.#closed) resolve();
+    }).then(() => {
+      this.#wake = undefined;
+    });
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#closed) {
+      this.#woken = false;
+      if (!this.#online || this.#waitForConnection === this.#connection) {
+        await this.#sleep();
+        continue;
       }
-    } catch {
-      // Cancelled: nothing left to watch.
-    } finally {
-      watching = false;
+      // A step that fails for want of a connection waits for one newer than the one it ran on.
+      const attempt = this.#connection;
+      let worked: boolean;
+      try {
+        worked = await this.#step();
+        this.#retryDelay = FIRST_RETRY_MS;
+      } catch (error) {
+        this.#failed(error, attempt);
+        continue;
+      }
+      if (worked || this.#woken) continue;
+      if (!this.idle$.getValue()) this.idle$.next(true);
+      await this.#sleep();
     }
   }
 
-  /** In sync: RxDB idle, no push still settling, nothing skipped waiting to be pulled again. */
-  async function awaitInSync(): Promise<void> {
-    for (;;) {
-      // RxDB's own awaitInSync first waits, twice, for the whole database to be idle (timer hops
-      // between the last page and 'synced'); its queues are enough: a write's change event reaches
-      // the upstream's queue before the write resolves.
-      await state.awaitInitialReplication();
-      const internal = state.internalReplicationState;
-      if (internal !== undefined) await awaitRxStorageReplicationIdle(internal);
-      if ((pushesSettling === 0 && !skipped.hasReady && !resyncs.unanswered) || state.isStopped()) return;
-      await settled;
-      if (skipped.hasReady || resyncs.unanswered) resync();
-      // RxDB may pick the RESYNC up a tick later: let it start before asking whether it is idle.
-      await new Promise((resolve) => setTimeout(resolve, 0));
+  #failed(thrown: unknown, attempt: number): void {
+    if (this.#closed) return;
+    const error = ConvSyncError.from(thrown);
+    if (CONNECTION_CODES.has(error.code)) {
+      // The transport goes offline and online again: the step runs again then.
+      this.#waitForConnection = attempt;
+      return;
+    }
+    if (error.code === ErrorCode.TIMEOUT) return; // Still online: the step runs again at once.
+    if (error.code !== ErrorCode.RATE_LIMITED) this.#reportError(error);
+    const hinted = (error.detail as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+    const delay = typeof hinted === 'number' && hinted >= 0 ? hinted : this.#retryDelay;
+    this.#retryDelay = Math.min(this.#retryDelay * 2, MAX_RETRY_MS);
+    const waitingOn = this.#connection;
+    this.#waitForConnection = waitingOn;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.#waitForConnection === waitingOn) this.#waitForConnection = -1;
+      this.busy();
+    }, delay);
+    (this.#retryTimer as { unref?: () => void }).unref?.();
+  }
+}
+
+export function startCollectionReplicator<C extends Collection>(options: CollectionReplicatorOptions<C>): CollectionReplicator {
+  type Doc = CollectionDocs[C];
+  const { collection, rxCollection, transport } = options;
+  const primaryKey = primaryKeys[collection];
+  const idOf = (doc: object): string => (doc as Record<string, unknown>)[primaryKey] as string;
+  const gate = new StreamGate();
+  const stream: StreamEvent[] = [];
+  const subscriptions: Subscription[] = [];
+  let checkpoint: Checkpoint | null | undefined;
+  let online = false;
+  let pullNeeded = true;
+
+  /**
+   * Stores `join(local, incoming)` for each document; `clear` names the epochs a push sent, whose
+   * marks are cleared if still the same. Retries the documents a concurrent write overtook (409).
+   */
+  async function store(incoming: readonly Doc[], clear?: ReadonlyMap<string, number>): Promise<void> {
+    const newest = newestStamp(incoming);
+    if (newest !== NO_STAMP) options.clock.receive(newest);
+    let pending = new Map<string, Doc>();
+    for (const doc of incoming) {
+      const seen = pending.get(idOf(doc));
+      pending.set(idOf(doc), seen === undefined ? doc : options.merge(seen, doc));
+    }
+    while (pending.size > 0) {
+      const found = await rxCollection.storageInstance.findDocumentsById([...pending.keys()], true);
+      const stored = new Map<string, Stored<Doc>>();
+      for (const data of found) stored.set(idOf(data), data as Stored<Doc>);
+      const rows: { previous?: RxDocumentData<Doc>; document: RxDocumentData<Doc> }[] = [];
+      for (const [id, doc] of pending) {
+        const previous = stored.get(id);
+        const epoch = previous === undefined ? 0 : epochOf(previous);
+        const dirty = clear !== undefined && clear.get(id) === epoch ? 0 : epoch;
+        const local = previous === undefined ? undefined : toWire<Doc>(previous);
+        const joined = local === undefined ? doc : options.merge(local, doc);
+        if (local !== undefined && dirty === epoch && jsonEqual(joined, local)) continue;
+        const document = { ...joined, dirty, _attachments: {}, _meta: previous?._meta ?? { lwt: 0 }, _rev: previous?._rev ?? '' } as unknown as RxDocumentData<Doc>;
+        rows.push(previous === undefined ? { document } : { previous, document });
+      }
+      if (rows.length === 0) return;
+      const result = await rxCollection.storageInstance.bulkWrite(rows, REPLICATION_CONTEXT);
+      const retry = new Map<string, Doc>();
+      for (const error of result.error) {
+        if (error.status !== 409) {
+          throw new ConvSyncError(ErrorCode.INTERNAL, `storing a replicated document failed (${error.status})`, { detail: { id: error.documentId } });
+        }
+        retry.set(error.documentId, pending.get(error.documentId) as Doc);
+      }
+      pending = retry;
     }
   }
+
+  async function advance(to: Checkpoint): Promise<void> {
+    checkpoint = to;
+    await options.checkpoints.save(to);
+  }
+
+  /** Pulls from the checkpoint to the head of the log; the next page travels while one is stored. */
+  async function pull(): Promise<void> {
+    const request = (at: Checkpoint | null) =>
+      transport.request('sync:pull', { collection, checkpoint: at, batchSize: Limits.MAX_PULL_BATCH });
+    let next = request(checkpoint ?? null);
+    for (;;) {
+      const page = await next;
+      if (page.hasMore) {
+        next = request(page.checkpoint);
+        next.catch(() => undefined);
+      }
+      await store(page.documents as Doc[]);
+      await advance(page.checkpoint);
+      gate.pulled(page.checkpoint);
+      if (!page.hasMore) return;
+    }
+  }
+
+  /** Down: the pull a connect or a gap asked for, else the next stream event; false when neither. */
+  async function down(): Promise<boolean> {
+    if (checkpoint === undefined) checkpoint = await options.checkpoints.load();
+    if (pullNeeded) {
+      pullNeeded = false;
+      try {
+        await pull();
+      } catch (error) {
+        pullNeeded = true;
+        throw error;
+      }
+      return true;
+    }
+    const event = stream.shift();
+    if (event === undefined) return false;
+    const decision = gate.decide<object>(event);
+    if (decision.kind === 'resync') pullNeeded = true;
+    else if (decision.kind === 'forward') {
+      await store(decision.documents as Doc[]);
+      await advance(decision.checkpoint);
+    }
+    return true;
+  }
+
+  /** Up: pushes one batch of dirty documents; false when nothing is dirty. */
+  async function up(): Promise<boolean> {
+    const dirty = await findDirty(rxCollection, PUSH_BATCH_SIZE);
+    if (dirty.length === 0) return false;
+    const rows = dirty.map((stored) => ({ newDocumentState: toWire<Doc>(stored) }));
+    const epochs = new Map(dirty.map((stored) => [idOf(stored), epochOf(stored)]));
+    for (const chunk of chunkByBytes(rows, Limits.MAX_PUSH_BYTES)) {
+      const answer = await transport.request('sync:push', { collection, rows: chunk } as never);
+      // The server answers the rows whose merged state differs from what was sent; the others it
+      // stored as sent.
+      const results = new Map<string, Doc>(chunk.map((row) => [idOf(row.newDocumentState as object), row.newDocumentState]));
+      for (const doc of answer.conflicts as Doc[]) results.set(idOf(doc), doc);
+      await store([...results.values()], epochs);
+    }
+    return true;
+  }
+
+  const downLoop = new Loop(down, options.reportError);
+  const upLoop = new Loop(up, options.reportError);
+  subscriptions.push(transport.stream$.subscribe((event) => {
+    if (event.collection !== collection || !online) return;
+    stream.push(event);
+    downLoop.busy();
+  }));
+  // A local edit (this tab's or, with a shared replica, another's) arrives as a change event.
+  subscriptions.push(rxCollection.$.subscribe((event) => {
+    if (epochOf(event.documentData) > 0) upLoop.busy();
+  }));
+  const idle$ = combineLatest([downLoop.idle$, upLoop.idle$]).pipe(map(([d, u]) => d && u), distinctUntilChanged());
 
   return {
-    state: state as unknown as CollectionReplication['state'],
-    resync,
-    connectionLost() {
-      gate.reset();
+    idle$,
+    connected() {
+      online = true;
+      pullNeeded = true;
+      downLoop.online(true);
+      upLoop.online(true);
     },
-    active$: state.active$,
-    pushing$: pushesInFlight.pipe(map((count) => count > 0), distinctUntilChanged()),
-    awaitInSync,
+    disconnected() {
+      online = false;
+      stream.length = 0;
+      gate.reset();
+      downLoop.online(false);
+      upLoop.online(false);
+    },
     async cancel() {
-      streamSubscription.unsubscribe();
-      localWrites.unsubscribe();
-      await state.cancel();
-      stream$.complete();
-      pushesInFlight.complete();
+      online = false;
+      for (const subscription of subscriptions) subscription.unsubscribe();
+      await Promise.all([downLoop.close(), upLoop.close()]);
     },
   };
 }

@@ -1,22 +1,32 @@
 /**
- * Replication of the account's two replicated collections, and the sync state the app sees
- * (SyncEvents): 'offline' while the transport is not online, 'syncing' from each connect until
- * both collections pulled what they missed and pushed what was pending, then 'synced' — and
- * 'syncing' again while a later local change is being pushed (an app's "saving…"); 'error'
- * when the server refuses the session (302 auth, 192003 protocol — terminal until `connect()`) or
- * stays unreachable past a few attempts.
+ * Replication of the account's two replicated collections (replication/collection.ts), and the
+ * sync state the app sees (SyncEvents): 'offline' while the transport is not online, 'syncing'
+ * from each connect until caught up, then 'synced' — and 'syncing' again while a later change is
+ * on its way (an app's "saving…"); 'error' when the server refuses the session (302 auth, 192003
+ * protocol — terminal until `connect()`) or stays unreachable past a few attempts.
  *
- * At each connect: `started$`, 'RESYNC' on both collections (pull from the checkpoint, push from
- * the upstream checkpoint), then `finished$` once RxDB reports both in sync on that connection.
+ * 'synced' is a state, not a guess: both collections pulled to the head of their log on this
+ * connection with no stream event waiting, no document is dirty, and the outbox holds no message
+ * still to send. No timer, polling or time window decides it.
  */
 import { BehaviorSubject, Subject, combineLatest, distinctUntilChanged, filter, firstValueFrom, map, race, type Observable, type Subscription } from 'rxjs';
-import { Collection, ConvSyncError, ErrorCode, mergeConversation, mergeConversationGroup } from '@convsync/protocol';
+import { Collection, ConvSyncError, ErrorCode, mergeConversation, mergeConversationGroup, type Checkpoint } from '@convsync/protocol';
 import type { EngineClock } from '../clock.js';
-import type { Replica } from '../replica/types.js';
+import { checkpointKey, type Replica } from '../replica/types.js';
 import type { ConnectionState, Transport } from '../transport/transport.js';
-import { conversationConflictHandler, groupConflictHandler } from './conflict.js';
-import { replicateCollection, type CollectionReplication } from './collection.js';
+import { startCollectionReplicator, type CheckpointStore, type CollectionReplicator } from './collection.js';
 import type { SyncEvents, SyncState } from './sync-events.js';
+
+function checkpointsOf(replica: Replica, collection: Collection): CheckpointStore {
+  return {
+    async load() {
+      const stored = await replica.getMeta(checkpointKey(collection));
+      const seq = (stored as { seq?: unknown } | undefined)?.seq;
+      return typeof seq === 'number' && Number.isInteger(seq) && seq >= 0 ? { seq } : null;
+    },
+    save: (checkpoint: Checkpoint) => replica.setMeta(checkpointKey(collection), checkpoint),
+  };
+}
 
 export interface SyncOptions {
   replica: Replica;
@@ -26,7 +36,6 @@ export interface SyncOptions {
   reportError: (error: unknown) => void;
   /** Failed connection attempts in a row after which the state shows 'error' (default 3). */
   unreachableAfterAttempts?: number;
-  retryTimeMs?: number;
   /**
    * The connection may open before the engine is ready to replicate (its views not yet following
    * the replica): the sync ignores it — no pull, no push, state 'offline' — until `release()`.
@@ -37,7 +46,7 @@ export interface SyncOptions {
 export interface Sync extends SyncEvents {
   /** Whether the connection is online as the sync acts on it (false while held); the current value first. */
   readonly online$: Observable<boolean>;
-  /** Resolves once both collections are in sync on the current connection. */
+  /** Resolves once the state is 'synced' (both collections caught up, nothing to send). */
   awaitInSync(): Promise<void>;
   /**
    * Starts acting on the connection (see `held`) a macrotask later, so that the sync's first events
@@ -48,15 +57,6 @@ export interface Sync extends SyncEvents {
   cancel(): Promise<void>;
 }
 
-/** Errors of a connection going away: RxDB retries them, the app sees 'offline', not a failure. */
-const CONNECTION_CODES: ReadonlySet<number> = new Set([
-  ErrorCode.OFFLINE,
-  ErrorCode.TIMEOUT,
-  ErrorCode.SERVER_UNREACHABLE,
-  ErrorCode.CLOSED,
-  ErrorCode.RATE_LIMITED,
-]);
-
 export function startSync(options: SyncOptions): Sync {
   const { replica, transport, clock } = options;
   const state$ = new BehaviorSubject<SyncState>('offline');
@@ -66,74 +66,52 @@ export function startSync(options: SyncOptions): Sync {
   const closed$ = new BehaviorSubject<boolean>(false);
   const connection$ = new BehaviorSubject<ConnectionState>({ status: 'offline', reason: 'not-started' });
   const subscriptions: Subscription[] = [];
-  let connectionId = 0;
-  /** The connection whose catch-up finished (state 'synced' unless a push is on the wire). */
-  let caughtUpId = -1;
-  let pushing = false;
+  /** Whether the current connection has been caught up once (its `finished$` is out). */
+  let caughtUp = false;
   let reportedUnreachable = false;
 
-  const waitOnline = async (): Promise<void> => {
-    if (connection$.getValue().status === 'online') return;
+  const common = { transport, clock, reportError: options.reportError };
+  const replicators: CollectionReplicator[] = [
+    startCollectionReplicator({
+      ...common,
+      collection: Collection.CONVERSATIONS,
+      rxCollection: replica.conversations,
+      merge: mergeConversation,
+      checkpoints: checkpointsOf(replica, Collection.CONVERSATIONS),
+    }),
+    startCollectionReplicator({
+      ...common,
+      collection: Collection.CONVERSATION_GROUPS,
+      rxCollection: replica.groups,
+      merge: mergeConversationGroup,
+      checkpoints: checkpointsOf(replica, Collection.CONVERSATION_GROUPS),
+    }),
+  ];
+  /** Messages still to send (the outbox worker delivers them; 'failed' ones wait for the app). */
+  const outboxEmpty$ = replica.outbox.find({ selector: { state: 'sending' }, limit: 1 }).$.pipe(map((found) => found.length === 0));
+  const inSync$ = new BehaviorSubject(false);
+  subscriptions.push(combineLatest([...replicators.map((r) => r.idle$), outboxEmpty$])
+    .pipe(map((each) => each.every(Boolean)), distinctUntilChanged())
+    .subscribe((inSync) => {
+      if (connection$.getValue().status === 'online' && !closed$.getValue()) {
+        if (inSync && !caughtUp) {
+          caughtUp = true;
+          state$.next('synced');
+          finished$.next();
+        } else if (caughtUp) state$.next(inSync ? 'synced' : 'syncing');
+      }
+      inSync$.next(inSync);
+    }));
+
+  const awaitInSync = async (): Promise<void> => {
     const next = await firstValueFrom(race(
-      connection$.pipe(filter((s) => s.status === 'online'), map(() => 'online' as const)),
+      combineLatest([inSync$, connection$]).pipe(
+        filter(([inSync, connection]) => inSync && connection.status === 'online' && caughtUp),
+        map(() => 'synced' as const),
+      ),
       closed$.pipe(filter(Boolean), map(() => 'closed' as const)),
     ));
     if (next === 'closed') throw new ConvSyncError(ErrorCode.CLOSED, 'the engine is closed');
-  };
-
-  const onHandlerError = (thrown: unknown): void => {
-    const error = ConvSyncError.from(thrown);
-    if (!CONNECTION_CODES.has(error.code)) options.reportError(error);
-  };
-
-  // The merge resolves conflicts. database.ts passes these handlers to addCollections; this keeps a
-  // replica opened any other way converging too (RxDB reads the handler when replication starts).
-  if (replica.conversations.conflictHandler !== conversationConflictHandler) {
-    replica.conversations.conflictHandler = conversationConflictHandler;
-  }
-  if (replica.groups.conflictHandler !== groupConflictHandler) replica.groups.conflictHandler = groupConflictHandler;
-
-  const common = { transport, clock, waitOnline, onHandlerError, ...(options.retryTimeMs === undefined ? {} : { retryTimeMs: options.retryTimeMs }) };
-  const replications: CollectionReplication[] = [
-    replicateCollection({ ...common, collection: Collection.CONVERSATIONS, rxCollection: replica.conversations, merge: mergeConversation }),
-    replicateCollection({ ...common, collection: Collection.CONVERSATION_GROUPS, rxCollection: replica.groups, merge: mergeConversationGroup }),
-  ];
-  // RxDB's own error$ repeats what onHandlerError saw; subscribing keeps it from going unobserved.
-  for (const replication of replications) subscriptions.push(replication.state.error$.subscribe(() => undefined));
-  subscriptions.push(combineLatest(replications.map((r) => r.pushing$)).subscribe((each) => {
-    pushing = each.some(Boolean);
-    if (caughtUpId === connectionId && connection$.getValue().status === 'online' && !closed$.getValue()) {
-      state$.next(pushing ? 'syncing' : 'synced');
-    }
-  }));
-
-  const awaitInSync = async (): Promise<void> => {
-    await Promise.all(replications.map((r) => r.awaitInSync()));
-  };
-
-  // RxDB starts each replication with a pull of its own, which waits for the first connection:
-  // only later connections need the 'RESYNC' (one round trip less on a cold start).
-  let connectedBefore = false;
-  const catchUp = (id: number): void => {
-    started$.next();
-    state$.next('syncing');
-    if (connectedBefore) for (const replication of replications) replication.resync();
-    connectedBefore = true;
-    void (async () => {
-      // RxDB may pick the RESYNC up a tick later: let it start before asking whether it is idle.
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      await awaitInSync();
-    })().then(
-      () => {
-        if (id !== connectionId || closed$.getValue()) return;
-        caughtUpId = id;
-        state$.next(pushing ? 'syncing' : 'synced');
-        finished$.next();
-      },
-      (error: unknown) => {
-        if (id === connectionId && !closed$.getValue()) options.reportError(error);
-      },
-    );
   };
 
   let released = options.held !== true;
@@ -141,17 +119,19 @@ export function startSync(options: SyncOptions): Sync {
   let heldState: ConnectionState | undefined;
   const onConnection = (connection: ConnectionState): void => {
     const previous = connection$.getValue();
-    connection$.next(connection);
     if (connection.status === 'online') {
       if (previous.status === 'online') return;
-      connectionId++;
       reportedUnreachable = false;
-      catchUp(connectionId);
+      caughtUp = false;
+      connection$.next(connection);
+      started$.next();
+      state$.next('syncing');
+      for (const replicator of replicators) replicator.connected();
       return;
     }
+    connection$.next(connection);
     if (previous.status === 'online') {
-      connectionId++;
-      for (const replication of replications) replication.connectionLost();
+      for (const replicator of replicators) replicator.disconnected();
     }
     if (connection.status === 'failed') {
       state$.next('error');
@@ -197,7 +177,8 @@ export function startSync(options: SyncOptions): Sync {
       if (closed$.getValue()) return;
       closed$.next(true);
       for (const subscription of subscriptions) subscription.unsubscribe();
-      await Promise.all(replications.map((r) => r.cancel()));
+      await Promise.all(replicators.map((r) => r.cancel()));
+      inSync$.complete();
       state$.next('offline');
       state$.complete();
       started$.complete();

@@ -1,8 +1,9 @@
 /**
- * `sync:push`: rows of `{assumedMasterState, newDocumentState}` (RxDB's replication protocol). The
- * server merges each row into its master with the shared merge and answers, as `conflicts`, the
- * merged master of every row whose result differs from what the device sent — so the device
- * adopts the server's document at once instead of waiting for the stream.
+ * `sync:push`: rows of `{newDocumentState}`, the device's current state of each document it holds
+ * unpushed edits of. The server merges each row into its master with the shared merge and answers,
+ * as `conflicts`, the merged master of every row whose result differs from what the device sent —
+ * so the device joins the server's document at once instead of waiting for the stream. The merge
+ * is idempotent, so a row pushed twice (a retry) changes nothing the second time.
  */
 import * as v from 'valibot';
 import { conversationDocSchema } from '../documents/conversation.js';
@@ -12,7 +13,7 @@ import { answerSchema } from './answer.js';
 
 function rowsOf<TDoc extends v.GenericSchema>(doc: TDoc) {
   return v.pipe(
-    v.array(v.object({ assumedMasterState: v.nullish(doc), newDocumentState: doc })),
+    v.array(v.object({ newDocumentState: doc })),
     v.minLength(1),
     v.maxLength(Limits.MAX_PUSH_ROWS),
   );

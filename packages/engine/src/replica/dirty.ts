@@ -1,0 +1,51 @@
+/**
+ * Dirty marks: a replicated document that holds a local edit the server has not acknowledged
+ * carries `dirty` = the epoch of that edit (0 = clean). The mark lives in the document itself, in
+ * an indexed field, so it is written in the same write as the edit, survives a crash, is seen by
+ * every tab sharing the replica, and is found by a query. Every local edit gives a new epoch; the
+ * replicator clears a mark only if the epoch it pushed is still the one stored, so an edit made
+ * while its previous state was on the wire is pushed next.
+ */
+import { normalizeMangoQuery, prepareQuery, type RxCollection, type RxDocumentData } from 'rxdb';
+
+/** The name of the field (schema version 1 on). */
+export const DIRTY = 'dirty';
+
+/** The field as the replicated schemas declare it (Dexie wants numeric indexes bounded and required). */
+export const DIRTY_FIELD = { type: 'number', multipleOf: 1, minimum: 0, maximum: 8.64e15 } as const;
+
+/**
+ * The epoch of a new edit of a document whose mark is `previous`: never equal to it, and (the
+ * millisecond clock, or one more) above any epoch an earlier edit of it gave, so a mark once
+ * cleared and set again never looks like the old one to a replicator still holding that.
+ */
+export function nextEpoch(previous: number | undefined, nowMs: number = Date.now()): number {
+  return Math.max(Math.floor(nowMs), (previous ?? 0) + 1);
+}
+
+/** The dirty epoch of a stored document (0 when clean or written before marks existed). */
+export function epochOf(stored: object): number {
+  const value = (stored as { dirty?: unknown }).dirty;
+  return typeof value === 'number' ? value : 0;
+}
+
+/**
+ * Up to `limit` dirty documents, deleted ones included (a local deletion is an edit to push),
+ * oldest epoch first. Reads the storage through its index on `dirty`: one range per `_deleted`
+ * value, as RxDB prefixes every index with `_deleted`.
+ */
+export async function findDirty<Doc>(collection: RxCollection<Doc>, limit: number): Promise<RxDocumentData<Doc>[]> {
+  const schema = collection.schema.jsonSchema;
+  const found: RxDocumentData<Doc>[] = [];
+  for (const deleted of [false, true]) {
+    const query = normalizeMangoQuery(schema, {
+      selector: { _deleted: { $eq: deleted }, [DIRTY]: { $gt: 0 } } as never,
+      sort: [{ [DIRTY]: 'asc' } as never],
+      limit: limit - found.length,
+    });
+    const result = await collection.storageInstance.query(prepareQuery(schema, query));
+    found.push(...result.documents);
+    if (found.length >= limit) break;
+  }
+  return found;
+}
