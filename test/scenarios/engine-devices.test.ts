@@ -1,7 +1,7 @@
 /**
  * Real engines, each in its own worker thread with its own replica (memory or Dexie over
  * fake-indexeddb), against the server child process through the fault proxy: the multi-device
- * behaviours of SPEC §1 under disconnects, proxy faults and a server kill, then seeded runs of the
+ * behaviours of docs/API.md under disconnects, proxy faults and a server kill, then seeded runs of the
  * same scenarios as the protocol-level devices.
  */
 import fc from 'fast-check';
