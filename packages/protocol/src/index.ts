@@ -88,6 +88,7 @@ export {
   type PullRequest,
   type PullResponse,
 } from './wire/pull.js';
+export { PullOrder, unreadCellSchema, unreadOfCells, unreadTotalsSchema, type UnreadCell, type UnreadCellFilter, type UnreadTotals } from './wire/first-page.js';
 export { pushAnswerSchema, pushRequestSchema, type PushAnswer, type PushRequest, type PushResponse } from './wire/push.js';
 export { streamEventSchema, type StreamEvent } from './wire/stream.js';
 export { sendMessageAnswerSchema, sendMessageRequestSchema, type SendMessageRequest, type SendMessageResponse } from './wire/message-send.js';

@@ -21,6 +21,7 @@ import { conversationDocSchema } from '../documents/conversation.js';
 import { conversationGroupDocSchema } from '../documents/group.js';
 import { Limits } from '../limits.js';
 import { answerSchema } from './answer.js';
+import { PullOrder, unreadTotalsSchema, type UnreadTotals } from './first-page.js';
 
 /**
  * Server → client pages stay under this many bytes of documents: room for a full batch of
@@ -43,6 +44,8 @@ export const pullRequestSchema = v.object({
   batchSize: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Limits.MAX_PULL_BATCH)),
   /** How the answer carries the documents; absent means `'objects'`. */
   format: v.optional(v.picklist([PullFormat.OBJECTS, PullFormat.JSON])),
+  /** `'rank'`: the first-sync page (`first-page.ts`); absent means `'seq'`. */
+  order: v.optional(v.picklist([PullOrder.SEQ, PullOrder.RANK])),
 });
 export type PullRequest = v.InferOutput<typeof pullRequestSchema>;
 
@@ -53,6 +56,8 @@ export const pullAnswerSchema = v.variant('ok', [
     documents: v.array(conversationDocSchema),
     checkpoint: checkpointSchema,
     hasMore: v.boolean(),
+    /** Only on a first-sync page (`order: 'rank'`). */
+    unread: v.optional(unreadTotalsSchema),
   }),
   v.object({
     ok: v.literal(true),
@@ -74,6 +79,7 @@ export interface PullJsonResponse {
   documentsJson: string | Uint8Array | ArrayBuffer;
   checkpoint: PullResponse['checkpoint'];
   hasMore: boolean;
+  unread?: UnreadTotals;
 }
 
 const COMMA = 0x2c;

@@ -8,13 +8,46 @@
  * ```
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Store, StoredMessage } from './store.js';
+import type { ListFacts, Store, StoredMessage, UnreadCell } from './store.js';
 
 /** What a backend's setup returns: a fresh, empty store and how to clean up after it. */
 export interface ConformanceSubject {
   store: Store;
   /** Runs after the store is closed (e.g. removes a temp directory or drops a schema). */
   teardown?: () => Promise<void>;
+}
+
+/** A small seeded generator (mulberry32): a failing run is replayed by its seed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The unread totals of `shares` (the last write of each document), counted from scratch. */
+function recount(shares: Iterable<ListFacts | undefined>): UnreadCell[] {
+  const cells = new Map<string, UnreadCell>();
+  const bump = (type: number, muted: boolean, groupId: string | null, unread: number): void => {
+    const key = `${type}|${muted}|${groupId ?? ''}`;
+    const cell = cells.get(key) ?? { type, muted, groupId, unread: 0 };
+    cell.unread += unread;
+    cells.set(key, cell);
+  };
+  for (const share of shares) {
+    if (share === undefined || share.unread === 0) continue;
+    bump(share.type, share.mute, null, share.unread);
+    for (const group of share.groupIds) bump(share.type, share.mute, group, share.unread);
+  }
+  return [...cells.values()].filter((cell) => cell.unread !== 0).sort(cellOrder);
+}
+
+function cellOrder(a: UnreadCell, b: UnreadCell): number {
+  return a.type - b.type || Number(a.muted) - Number(b.muted) || (a.groupId ?? '').localeCompare(b.groupId ?? '');
 }
 
 function message(overrides: Partial<StoredMessage> & Pick<StoredMessage, 'messageServerId' | 'createTime'>): StoredMessage {
@@ -131,6 +164,70 @@ export function runStoreConformance(name: string, setup: () => Promise<Conforman
       expect(await pull(2, 10, 1_000)).toEqual(['c', 'd']);
       const rows = await store.read((r) => r.pullDocs({ owner: 'alice', collection: 'conversations', afterSeq: 3, limit: 10, maxBytes: 1 }));
       expect(rows).toEqual([{ owner: 'alice', collection: 'conversations', id: 'd', seq: 4, json: '{"v":"dd"}' }]);
+    });
+
+    it('serves the rank page in list order (rank, then id), only documents in the list, at most the limit', async () => {
+      const facts = (rank: number | null): ListFacts => ({ rank, unread: 0, type: 1, mute: false, groupIds: [] });
+      await store.transaction((tx) => tx.putDocs('conversations', [
+        { owner: 'alice', id: 'late', seq: 1, json: '{"v":"late"}', list: facts(300) },
+        { owner: 'alice', id: 'pinned', seq: 2, json: '{"v":"pinned"}', list: facts(5) },
+        { owner: 'alice', id: 'b-tie', seq: 3, json: '{"v":"b"}', list: facts(100) },
+        { owner: 'alice', id: 'a-tie', seq: 4, json: '{"v":"a"}', list: facts(100) },
+        { owner: 'alice', id: 'deleted', seq: 5, json: '{"v":"deleted"}', list: facts(null) },
+        { owner: 'alice', id: 'no-facts', seq: 6, json: '{"v":"none"}' },
+        { owner: 'bob', id: 'bob-top', seq: 1, json: '{"v":"bob"}', list: facts(1) },
+      ]));
+      await store.transaction((tx) => tx.putDocs('conversationGroups', [{ owner: 'alice', id: 'g', seq: 1, json: '{}' }]));
+      const page = (limit: number) => store.read(async (r) => (await r.rankPage('alice', limit)).map((d) => [d.id, d.seq]));
+      expect(await page(10)).toEqual([['pinned', 2], ['a-tie', 4], ['b-tie', 3], ['late', 1]]);
+      expect(await page(2)).toEqual([['pinned', 2], ['a-tie', 4]]);
+      // A rewrite moves the document: out of the list, then back at a new place.
+      await store.transaction((tx) => tx.putDocs('conversations', [{ owner: 'alice', id: 'pinned', seq: 7, json: '{"v":"gone"}', list: facts(null) }]));
+      await store.transaction((tx) => tx.putDocs('conversations', [{ owner: 'alice', id: 'deleted', seq: 8, json: '{"v":"back"}', list: facts(1) }]));
+      const top = await store.read((r) => r.rankPage('alice', 1));
+      expect(top).toEqual([{ owner: 'alice', collection: 'conversations', id: 'deleted', seq: 8, json: '{"v":"back"}' }]);
+      expect(await store.read((r) => r.rankPage('carol', 10))).toEqual([]);
+    });
+
+    it('keeps each owner\'s unread totals equal to a recount of its documents through random rewrites and rollbacks', async () => {
+      for (const seed of [1, 2, 3]) {
+        const next = random(seed);
+        const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
+        const owners = [`alice${seed}`, `bob${seed}`];
+        const model = new Map<string, Map<string, ListFacts | undefined>>(owners.map((owner) => [owner, new Map()]));
+        let seq = 0;
+        for (let step = 0; step < 40; step++) {
+          const writes = Array.from({ length: 1 + Math.floor(next() * 4) }, () => {
+            const owner = pick(owners);
+            const id = pick(['c1', 'c2', 'c3', 'c4', 'c5']);
+            const groupIds = [...new Set([pick([[], ['g1'], ['g2'], ['g1', 'g2']])].flat())];
+            const list: ListFacts | undefined = next() < 0.1 ? undefined : {
+              rank: next() < 0.2 ? null : Math.floor(next() * 1000),
+              unread: next() < 0.3 ? 0 : Math.floor(next() * 9),
+              type: pick([1, 2, 3]),
+              mute: next() < 0.3,
+              groupIds,
+            };
+            return { owner, id, seq: ++seq, json: '{}', ...(list === undefined ? {} : { list }) };
+          });
+          const fail = next() < 0.15;
+          const done = store.transaction(async (tx) => {
+            await tx.lockLogs('conversations', owners);
+            await tx.putDocs('conversations', writes);
+            if (fail) throw new Error('rolled back on purpose');
+          });
+          if (fail) {
+            await expect(done).rejects.toThrow('on purpose');
+            continue;
+          }
+          await done;
+          for (const write of writes) model.get(write.owner)?.set(write.id, write.list);
+          for (const owner of owners) {
+            const stored = await store.read((r) => r.unreadTotals(owner));
+            expect([...stored].sort(cellOrder), `seed ${seed} step ${step} ${owner}`).toEqual(recount(model.get(owner)?.values() ?? []));
+          }
+        }
+      }
     });
 
     it('rolls back everything a failed transaction wrote and runs no commit hook', async () => {

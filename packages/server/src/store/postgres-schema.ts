@@ -9,12 +9,9 @@
  * Identifiers are `COLLATE "C"`: byte order, as SQLite compares, and cheaper than a locale.
  */
 import type { PoolClient } from 'pg';
+import { refuseNewer, type Migration } from './migrations.js';
 
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+export type { Migration } from './migrations.js';
 
 const ID = 'text COLLATE "C" NOT NULL';
 
@@ -45,6 +42,32 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE team_members (team_id ${ID}, account_id ${ID}, PRIMARY KEY (team_id, account_id));
     `,
   },
+  {
+    version: 2,
+    name: 'list order and unread totals (the first-sync page)',
+    // As SQLite's migration 2 (sqlite-schema.ts): rank is NULL outside the list, so the partial
+    // index holds exactly the list; unread / unread_facets are the document's share of the totals.
+    sql: `
+      ALTER TABLE docs ADD COLUMN rank bigint, ADD COLUMN unread bigint NOT NULL DEFAULT 0, ADD COLUMN unread_facets text;
+      UPDATE docs SET
+        rank = CASE WHEN (j->>'_deleted')::boolean THEN NULL ELSE (j->>'rank')::bigint END,
+        unread = CASE WHEN (j->>'_deleted')::boolean THEN 0 ELSE (j->>'unreadCount')::bigint END,
+        unread_facets = jsonb_build_array((j->>'type')::int, CASE WHEN (j->>'mute')::boolean THEN 1 ELSE 0 END, j->'groupIds')::text
+      FROM (SELECT owner AS o, id AS i, doc::jsonb AS j FROM docs WHERE collection = 'conversations') parsed
+      WHERE docs.collection = 'conversations' AND docs.owner = parsed.o AND docs.id = parsed.i;
+      CREATE INDEX docs_by_rank ON docs (owner, collection, rank, id) WHERE rank IS NOT NULL;
+      CREATE TABLE unread_totals (
+        owner ${ID}, conv_type integer NOT NULL, muted boolean NOT NULL, group_id ${ID}, unread bigint NOT NULL,
+        PRIMARY KEY (owner, conv_type, muted, group_id));
+      INSERT INTO unread_totals (owner, conv_type, muted, group_id, unread)
+        SELECT owner, (unread_facets::jsonb->>0)::int, (unread_facets::jsonb->>1)::int = 1, '', sum(unread)
+        FROM docs WHERE collection = 'conversations' AND unread > 0 GROUP BY 1, 2, 3;
+      INSERT INTO unread_totals (owner, conv_type, muted, group_id, unread)
+        SELECT owner, (unread_facets::jsonb->>0)::int, (unread_facets::jsonb->>1)::int = 1, g, sum(unread)
+        FROM docs, jsonb_array_elements_text(unread_facets::jsonb->2) AS g
+        WHERE collection = 'conversations' AND unread > 0 GROUP BY 1, 2, 3, 4;
+    `,
+  },
 ];
 
 /** A schema name we can splice into SQL: lower-case letters, digits and underscores. */
@@ -66,6 +89,7 @@ export async function migrate(client: PoolClient, schema?: string): Promise<numb
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
     const done = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((row) => row.version));
+    refuseNewer('PostgreSQL', Math.max(0, ...done), MIGRATIONS);
     for (const migration of MIGRATIONS) {
       if (done.has(migration.version)) continue;
       await client.query(migration.sql);

@@ -36,11 +36,13 @@ import type {
   StoredDoc,
   StoredMessage,
   TeamRecord,
+  UnreadCell,
   UnreadQuery,
   UserRecord,
 } from './store.js';
 import { toDoc, toMessage, type DocRow, type MessageRow } from './rows.js';
 import { SqlTx } from './sql-tx.js';
+import { CellDelta, facetsText } from './unread-cells.js';
 
 export interface PostgresStoreOptions {
   /**
@@ -144,6 +146,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     }
   } catch (error) {
     await pool.end();
+    // A refusal of ours (a database newer than this code) says what is wrong as it is.
+    if (error instanceof ConvSyncError) throw error;
     throw new ConvSyncError(ErrorCode.INTERNAL, 'PostgreSQL store could not start', {
       detail: { reason: error instanceof Error ? error.message : String(error) },
       cause: error,
@@ -178,9 +182,27 @@ const SQL = {
             SELECT o, $2, n FROM unnest($1::text[], $3::bigint[]) AS t(o, n) ORDER BY o
             ON CONFLICT (owner, collection) DO UPDATE SET seq = logs.seq + excluded.seq
             RETURNING owner, seq`,
-  putDocs: `INSERT INTO docs (owner, collection, id, seq, target, doc)
-            SELECT o, $1, i, s, t, d FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[]) AS x(o, i, s, t, d)
-            ON CONFLICT (owner, collection, id) DO UPDATE SET seq = excluded.seq, target = excluded.target, doc = excluded.doc`,
+  // One round trip: the upsert, and (for the unread totals) the rows it replaces as they were —
+  // every part of a statement sees the snapshot it started with, so `old` reads them before the
+  // insert. The owners' log locks, taken before any conversation is rewritten, keep them current.
+  putDocs: `WITH old AS (
+              SELECT d.owner, d.id, d.unread, d.unread_facets FROM unnest($2::text[], $3::text[]) AS k(owner, id)
+              JOIN docs d ON d.owner = k.owner AND d.collection = $1 AND d.id = k.id WHERE $10::boolean),
+            up AS (
+              INSERT INTO docs (owner, collection, id, seq, target, doc, rank, unread, unread_facets)
+              SELECT o, $1, i, s, t, d, r, u, f
+              FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::text[])
+                AS x(o, i, s, t, d, r, u, f)
+              ON CONFLICT (owner, collection, id) DO UPDATE SET seq = excluded.seq, target = excluded.target, doc = excluded.doc,
+                rank = excluded.rank, unread = excluded.unread, unread_facets = excluded.unread_facets)
+            SELECT owner, id, unread, unread_facets FROM old`,
+  bumpTotals: `INSERT INTO unread_totals (owner, conv_type, muted, group_id, unread)
+               SELECT o, t, m, g, n FROM unnest($1::text[], $2::int[], $3::boolean[], $4::text[], $5::bigint[]) AS x(o, t, m, g, n)
+               ON CONFLICT (owner, conv_type, muted, group_id) DO UPDATE SET unread = unread_totals.unread + excluded.unread`,
+  rankPage: `SELECT owner, collection, id, seq, doc FROM docs
+             WHERE owner = $1 AND collection = 'conversations' AND rank IS NOT NULL ORDER BY rank, id LIMIT $2`,
+  unreadTotals: `SELECT conv_type, muted, group_id, unread FROM unread_totals WHERE owner = $1 AND unread <> 0
+                 ORDER BY conv_type, muted, group_id`,
   // $3 is `now`; excluded.last_sort_order is now + n - 1, so n = excluded - now + 1. A missing
   // previous value is NULL, which GREATEST ignores.
   sortOrders: `INSERT INTO owners (owner, last_sort_order)
@@ -252,6 +274,15 @@ class PostgresTx extends SqlTx implements StoreTx {
     return (await this.#query<{ seq: number }>(SQL.currentSeq, [owner, collection]))[0]?.seq ?? 0;
   }
 
+  async rankPage(owner: string, limit: number): Promise<StoredDoc[]> {
+    return (await this.#query<DocRow>(SQL.rankPage, [owner, limit])).map(toDoc);
+  }
+
+  async unreadTotals(owner: string): Promise<UnreadCell[]> {
+    const rows = await this.#query<{ conv_type: number; muted: boolean; group_id: string; unread: number }>(SQL.unreadTotals, [owner]);
+    return rows.map((row) => ({ type: row.conv_type, muted: row.muted, groupId: row.group_id === '' ? null : row.group_id, unread: row.unread }));
+  }
+
   async findMessageByClientId(senderId: string, clientMessageId: string): Promise<StoredMessage | undefined> {
     const [row] = await this.#query<MessageRow>(SQL.messageByClientId, [senderId, clientMessageId]);
     return row === undefined ? undefined : toMessage(row);
@@ -312,14 +343,34 @@ class PostgresTx extends SqlTx implements StoreTx {
     // One statement cannot upsert a row twice: the last write of a key wins, as sequential upserts would.
     const last = new Map(docs.map((doc) => [`${doc.owner}\u0000${doc.id}`, doc]));
     const rows = [...last.values()];
-    await this.#query(SQL.putDocs, [
+    const facets = rows.map((d) => (d.list === undefined ? null : facetsText(d.list)));
+    const totals = collection === 'conversations' ? new CellDelta() : undefined;
+    const old = await this.#query<{ owner: string; id: string; unread: number; unread_facets: string | null }>(SQL.putDocs, [
       collection,
       rows.map((d) => d.owner),
       rows.map((d) => d.id),
       rows.map((d) => d.seq),
       rows.map((d) => d.target ?? null),
       rows.map((d) => d.json),
+      rows.map((d) => d.list?.rank ?? null),
+      rows.map((d) => d.list?.unread ?? 0),
+      facets,
+      totals !== undefined,
     ], true);
+    if (totals !== undefined) {
+      for (const row of old) totals.add(row.owner, row.unread, row.unread_facets, -1);
+      rows.forEach((d, i) => totals.add(d.owner, d.list?.unread ?? 0, facets[i], 1));
+    }
+    const changes = totals?.changes() ?? [];
+    if (changes.length > 0) {
+      await this.#query(SQL.bumpTotals, [
+        changes.map((c) => c.key[0]),
+        changes.map((c) => c.key[1]),
+        changes.map((c) => c.key[2] === 1),
+        changes.map((c) => c.key[3]),
+        changes.map((c) => c.delta),
+      ], true);
+    }
   }
 
   async nextSortOrders(owners: readonly string[], now: number): Promise<number[]> {

@@ -21,38 +21,15 @@ import type {
   StoredDoc,
   StoredMessage,
   TeamRecord,
+  UnreadCell,
   UnreadQuery,
   UserRecord,
 } from './store.js';
 import { toDoc, toMessage, type DocRow, type MessageRow } from './rows.js';
 import { SqlTx } from './sql-tx.js';
+import { migrateSqlite } from './sqlite-schema.js';
+import { CellDelta, facetsText } from './unread-cells.js';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS logs (
-  owner TEXT NOT NULL, collection TEXT NOT NULL, seq INTEGER NOT NULL,
-  PRIMARY KEY (owner, collection)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS docs (
-  owner TEXT NOT NULL, collection TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL,
-  target TEXT, doc TEXT NOT NULL,
-  PRIMARY KEY (owner, collection, id));
-CREATE UNIQUE INDEX IF NOT EXISTS docs_by_seq ON docs (owner, collection, seq);
-CREATE INDEX IF NOT EXISTS docs_by_target ON docs (collection, target) WHERE target IS NOT NULL;
-CREATE TABLE IF NOT EXISTS owners (
-  owner TEXT PRIMARY KEY, last_sort_order INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS messages (
-  message_server_id TEXT PRIMARY KEY, conversation_key TEXT NOT NULL, sender_id TEXT NOT NULL,
-  client_message_id TEXT NOT NULL, create_time INTEGER NOT NULL, message TEXT NOT NULL) WITHOUT ROWID;
-CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_id ON messages (sender_id, client_message_id);
-CREATE INDEX IF NOT EXISTS messages_by_time ON messages (conversation_key, create_time);
-CREATE TABLE IF NOT EXISTS message_clocks (
-  conversation_key TEXT PRIMARY KEY, last_time INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS users (
-  account_id TEXT PRIMARY KEY, name TEXT NOT NULL, avatar TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS teams (
-  team_id TEXT PRIMARY KEY, name TEXT NOT NULL, super_team INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS team_members (
-  team_id TEXT NOT NULL, account_id TEXT NOT NULL, PRIMARY KEY (team_id, account_id)) WITHOUT ROWID;
-`;
 
 
 export interface SqliteStoreOptions {
@@ -70,7 +47,12 @@ export function openSqliteStore({ path, observer }: SqliteStoreOptions): Store {
   // process, or another store on the same file in this one) holds the write lock — possibly one
   // that needs this very event loop to finish. A busy lock is retried asynchronously instead.
   db.pragma('busy_timeout = 0');
-  db.exec(SCHEMA);
+  try {
+    migrateSqlite(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   return new SqliteStore(db, observer ?? {});
 }
 
@@ -93,9 +75,21 @@ function prepareStatements(db: Database.Database) {
     advance: db.prepare<[string, string, number], { seq: number }>(
       `INSERT INTO logs (owner, collection, seq) VALUES (?, ?, ?)
        ON CONFLICT (owner, collection) DO UPDATE SET seq = logs.seq + excluded.seq RETURNING seq`),
-    putDoc: db.prepare<[string, string, string, number, string | null, string]>(
-      `INSERT INTO docs (owner, collection, id, seq, target, doc) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (owner, collection, id) DO UPDATE SET seq = excluded.seq, target = excluded.target, doc = excluded.doc`),
+    putDoc: db.prepare<[string, string, string, number, string | null, string, number | null, number, string | null]>(
+      `INSERT INTO docs (owner, collection, id, seq, target, doc, rank, unread, unread_facets) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (owner, collection, id) DO UPDATE SET seq = excluded.seq, target = excluded.target, doc = excluded.doc,
+         rank = excluded.rank, unread = excluded.unread, unread_facets = excluded.unread_facets`),
+    share: db.prepare<[string, string, string], { unread: number; unread_facets: string | null }>(
+      'SELECT unread, unread_facets FROM docs WHERE owner = ? AND collection = ? AND id = ?'),
+    bumpTotal: db.prepare<[string, number, number, string, number]>(
+      `INSERT INTO unread_totals (owner, conv_type, muted, group_id, unread) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (owner, conv_type, muted, group_id) DO UPDATE SET unread = unread_totals.unread + excluded.unread`),
+    rankPage: db.prepare<[string, number], [string, number, string]>(
+      `SELECT id, seq, doc FROM docs WHERE owner = ? AND collection = 'conversations' AND rank IS NOT NULL
+       ORDER BY rank, id LIMIT ?`).raw(true),
+    unreadTotals: db.prepare<[string], { conv_type: number; muted: number; group_id: string; unread: number }>(
+      `SELECT conv_type, muted, group_id, unread FROM unread_totals WHERE owner = ? AND unread <> 0
+       ORDER BY conv_type, muted, group_id`),
     sortOrder: db.prepare<[string, number], { last_sort_order: number }>(
       `INSERT INTO owners (owner, last_sort_order) VALUES (?, ?)
        ON CONFLICT (owner) DO UPDATE SET last_sort_order = MAX(excluded.last_sort_order, owners.last_sort_order + 1)
@@ -183,6 +177,16 @@ class SqliteTx extends SqlTx implements StoreTx {
     return this.#check().currentSeq.get(owner, collection)?.seq ?? 0;
   }
 
+  async rankPage(owner: string, limit: number): Promise<StoredDoc[]> {
+    return this.#check().rankPage.all(owner, limit)
+      .map(([id, seq, json]) => ({ owner, collection: 'conversations', id, seq, json }));
+  }
+
+  async unreadTotals(owner: string): Promise<UnreadCell[]> {
+    return this.#check().unreadTotals.all(owner).map((row) =>
+      ({ type: row.conv_type, muted: row.muted === 1, groupId: row.group_id === '' ? null : row.group_id, unread: row.unread }));
+  }
+
   async findMessageByClientId(senderId: string, clientMessageId: string): Promise<StoredMessage | undefined> {
     const row = this.#check().messageByClientId.get(senderId, clientMessageId);
     return row === undefined ? undefined : toMessage(row);
@@ -237,7 +241,18 @@ class SqliteTx extends SqlTx implements StoreTx {
 
   async putDocs(collection: string, docs: readonly DocWrite[]): Promise<void> {
     const s = this.#check(true);
-    for (const doc of docs) s.putDoc.run(doc.owner, collection, doc.id, doc.seq, doc.target ?? null, doc.json);
+    const totals = collection === 'conversations' ? new CellDelta() : undefined;
+    for (const doc of docs) {
+      const facets = doc.list === undefined ? null : facetsText(doc.list);
+      const unread = doc.list?.unread ?? 0;
+      if (totals !== undefined) {
+        const old = s.share.get(doc.owner, collection, doc.id);
+        if (old !== undefined) totals.add(doc.owner, old.unread, old.unread_facets, -1);
+        totals.add(doc.owner, unread, facets, 1);
+      }
+      s.putDoc.run(doc.owner, collection, doc.id, doc.seq, doc.target ?? null, doc.json, doc.list?.rank ?? null, unread, facets);
+    }
+    for (const { key, delta } of totals?.changes() ?? []) s.bumpTotal.run(...key, delta);
   }
 
   async nextSortOrders(owners: readonly string[], now: number): Promise<number[]> {

@@ -33,6 +33,35 @@ export interface DocWrite {
   seq: number;
   json: string;
   target?: string | null;
+  /** A conversation's place in the list and in the unread totals; absent: neither. */
+  list?: ListFacts;
+}
+
+/**
+ * What a conversation adds to the list order and the unread totals (docs/ARCHITECTURE.md "First
+ * sync"). The store keeps them beside the document, so the first-sync page is an index range and a
+ * rewrite can take the old document's share out of the totals.
+ */
+export interface ListFacts {
+  /** The list position (ascending: pinned first, then newest); null when not in the list (deleted). */
+  rank: number | null;
+  /** Its unread count as the totals count it (0 when deleted). */
+  unread: number;
+  type: number;
+  mute: boolean;
+  groupIds: readonly string[];
+}
+
+/**
+ * One cell of an owner's unread totals: the unread of its conversations of `type` and mute state,
+ * all of them (`groupId` null) or those in one group. Any unread filter (types, a group, ignore
+ * muted) is a sum of cells, and the total is the sum of the `groupId: null` cells.
+ */
+export interface UnreadCell {
+  type: number;
+  muted: boolean;
+  groupId: string | null;
+  unread: number;
 }
 
 export interface DocKey {
@@ -115,6 +144,13 @@ export interface StoreReader {
   findConversationsInGroup(owner: string, groupId: string): Promise<StoredDoc[]>;
   /** The current log position of (owner, collection); 0 when nothing was written. */
   currentSeq(owner: string, collection: string): Promise<number>;
+  /**
+   * The owner's top `limit` conversations in list order (rank, then id), from the rank index:
+   * the cost does not grow with the account. Only documents written with a non-null `list.rank`.
+   */
+  rankPage(owner: string, limit: number): Promise<StoredDoc[]>;
+  /** The owner's unread totals, cells with a non-zero count only. */
+  unreadTotals(owner: string): Promise<UnreadCell[]>;
 
   findMessageByClientId(senderId: string, clientMessageId: string): Promise<StoredMessage | undefined>;
   listMessages(query: MessageQuery): Promise<StoredMessage[]>;

@@ -6,7 +6,7 @@
  */
 import { Collection, type CollectionDocs, type ConversationDoc, type StreamEvent } from '@convsync/protocol';
 import type { StreamPublisher } from '../context.js';
-import type { StoreTx } from '../store/store.js';
+import type { ListFacts, StoreTx } from '../store/store.js';
 
 interface Pending<C extends Collection> {
   doc: CollectionDocs[C];
@@ -16,6 +16,20 @@ interface Pending<C extends Collection> {
 /** The lookup key of a conversation (`<type>|<targetId>`): profile changes find their documents by it. */
 export function conversationTarget(doc: Pick<ConversationDoc, 'type' | 'targetId'>): string {
   return `${doc.type}|${doc.targetId}`;
+}
+
+/**
+ * A conversation's share of the list order and the unread totals, written beside it in the same
+ * transaction: the first-sync page and its totals are then always those of one log position.
+ */
+export function listFacts(doc: ConversationDoc): ListFacts {
+  return {
+    rank: doc._deleted ? null : doc.rank,
+    unread: doc._deleted ? 0 : doc.unreadCount,
+    type: doc.type,
+    mute: doc.mute,
+    groupIds: doc.groupIds,
+  };
 }
 
 export class ChangeSet {
@@ -65,7 +79,10 @@ export class ChangeSet {
           const doc = collection === Collection.CONVERSATIONS ? { ...(pending.doc as ConversationDoc), serverRev: seq } : pending.doc;
           documents.push(doc);
           written.set(`${range.owner}\u0000${id}`, doc);
-          writes.push({ owner: range.owner, id, seq, json: JSON.stringify(doc), target: pending.target });
+          writes.push({
+            owner: range.owner, id, seq, json: JSON.stringify(doc), target: pending.target,
+            ...(collection === Collection.CONVERSATIONS ? { list: listFacts(doc as ConversationDoc) } : {}),
+          });
         }
         events.push([range.owner, { collection, documents, checkpoint: { seq: range.last }, prevSeq: range.prev } as StreamEvent]);
       }

@@ -8,8 +8,9 @@
  * those texts out as they are, in UTF-8 bytes (`packDocuments`); only the objects form parses them,
  * for clients that did not ask for JSON.
  */
-import { MAX_FRAME_BYTES, PullFormat, packDocuments, type PullJsonResponse, type PullRequest, type PullResponse } from '@convsync/protocol';
+import { MAX_FRAME_BYTES, PullFormat, PullOrder, packDocuments, type PullJsonResponse, type PullRequest, type PullResponse } from '@convsync/protocol';
 import type { Store } from '../store/store.js';
+import { firstPage } from './first-page.js';
 
 export interface PullOptions {
   /** Byte budget of one page's documents (tests lower it). */
@@ -17,6 +18,7 @@ export interface PullOptions {
 }
 
 export async function pull(store: Store, owner: string, request: PullRequest, options: PullOptions = {}): Promise<PullResponse | PullJsonResponse> {
+  if (request.order === PullOrder.RANK) return firstPage(store, owner, request, options);
   const afterSeq = request.checkpoint?.seq ?? 0;
   const budget = options.maxFrameBytes ?? MAX_FRAME_BYTES;
   // One row more than the page tells whether the log goes on: the store reads up to the row that
