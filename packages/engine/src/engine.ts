@@ -18,6 +18,7 @@ import type { EngineContext } from './context.js';
 import { parseOptions, type ConversationEngineOptions } from './options.js';
 import { databaseNameFor, openReplica } from './replica/database.js';
 import type { Replica } from './replica/types.js';
+import type { SyncProgress } from './replication/first-page.js';
 import type { SyncState } from './replication/sync-events.js';
 import { startSync, type Sync } from './replication/sync.js';
 import {
@@ -43,6 +44,12 @@ export interface ConversationEngine {
   readonly conversationIdUtil: ConversationIdUtil;
   /** 'offline' | 'syncing' | 'synced' | 'error'; the current state first. */
   readonly syncState$: Observable<SyncState>;
+  /**
+   * `{ pulled, total }` while a device's first sync catches up, in log positions: `total` is the
+   * first page's position (an estimate: it grows if the log moves on meanwhile), `pulled` reaches
+   * it when caught up. Silent on a device that has synced before (docs/ARCHITECTURE.md "First sync").
+   */
+  readonly syncProgress$: Observable<SyncProgress>;
   /** Background trouble (a refused push, a failing listener, …) that no call can report. */
   readonly errors$: Observable<ConvSyncError>;
   /** Stops talking to the server; every call keeps working on the replica. */
@@ -139,6 +146,7 @@ export async function createConversationEngine(input: ConversationEngineOptions)
       messageService: liveServices.messageService,
       conversationIdUtil: bindConversationIdUtil(options.accountId),
       syncState$: liveSync.syncState$,
+      syncProgress$: liveSync.firstPage.progress$,
       errors$: errors$.asObservable(),
       disconnect: () => liveTransport.disconnect(),
       connect: () => liveTransport.connect(),

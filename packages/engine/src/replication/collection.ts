@@ -65,6 +65,10 @@ export interface CollectionReplicatorOptions<C extends Collection> {
   merge: (a: CollectionDocs[C], b: CollectionDocs[C]) => CollectionDocs[C];
   /** Trouble that is not a lost connection (a refused push, a failed write). */
   reportError: (error: unknown) => void;
+  /** Before a pull from the start: stores the first-sync page with `store` (first-page.ts). */
+  beforeFirstPull?: (store: (docs: CollectionDocs[C][]) => Promise<void>) => Promise<void>;
+  /** A pull reached the head of the log. */
+  onPulled?: (checkpoint: Checkpoint) => void;
 }
 
 export interface CollectionReplicator {
@@ -261,6 +265,7 @@ export function startCollectionReplicator<C extends Collection>(options: Collect
   async function pull(): Promise<void> {
     const request = (at: Checkpoint | null) =>
       transport.request('sync:pull', { collection, checkpoint: at, batchSize: Limits.MAX_PULL_BATCH });
+    if ((checkpoint ?? null) === null) await options.beforeFirstPull?.((docs) => store(docs));
     let next = request(checkpoint ?? null);
     for (;;) {
       const page = await next;
@@ -271,7 +276,7 @@ export function startCollectionReplicator<C extends Collection>(options: Collect
       await store(page.documents as Doc[]);
       await advance(page.checkpoint);
       gate.pulled(page.checkpoint);
-      if (!page.hasMore) return;
+      if (!page.hasMore) return options.onPulled?.(page.checkpoint);
     }
   }
 
