@@ -12,7 +12,7 @@ import { startServer, type ConvSyncServer } from '@convsync/server';
 import { createConversationEngine, type SyncProgress } from '../src/index.js';
 import { InMemoryTransport } from '../src/transport/in-memory.js';
 import type { Transport } from '../src/transport/transport.js';
-import { type Engine, type StorageKind } from './integration.helpers.js';
+import type { StorageKind } from './integration.helpers.js';
 import { waitFor } from './services.helpers.js';
 
 const ACCOUNT = 'alice';
@@ -38,7 +38,7 @@ async function device(server: ConvSyncServer, storage: StorageKind, reopen?: { n
       transport.request = ((event: string, payload: { order?: string }) => {
         if (event === 'sync:pull' && payload.order === 'rank') rankPulls++;
         return request(event as never, payload as never);
-      }) as typeof transport.request;
+      });
       return transport;
     },
   });

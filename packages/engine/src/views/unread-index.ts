@@ -17,7 +17,7 @@ import { getChangedDocumentsSince, type RxChangeEventBulk, type RxDocumentData }
 import type { ConversationDoc } from '@convsync/protocol';
 import type { ConversationCollection } from '../replica/types.js';
 import { REPLICATION_CONTEXT } from '../replication/collection.js';
-import type { FirstPage, Share } from '../replication/first-page.js';
+import type { FirstPage } from '../replication/first-page.js';
 import { filterKey, matchesFilter, type FilterFacts, type NormalFilter } from './filter.js';
 
 interface Entry extends FilterFacts {
@@ -354,7 +354,7 @@ export class UnreadIndex {
       const next = entryOf(data);
       const previous = this.#entries.get(data.conversationId);
       if (previous !== undefined && previous.height > next.height) continue;
-      firstPage?.changed(data.conversationId, previous as Share | undefined, local);
+      firstPage?.changed(data.conversationId, previous, local);
       this.#entries.set(data.conversationId, next);
       const before = contribution(previous);
       const after = contribution(next);
