@@ -22,7 +22,7 @@ const conversationOf = (i: number): string => `${ACCOUNT}|${ConversationType.P2P
 let counter = 0;
 
 /** A device of alice on the in-process server; counts the first-page requests it sends. */
-async function device(server: ConvSyncServer, storage: StorageKind, reopen?: { name: string; deviceId: string }) {
+async function device(server: ConvSyncServer, storage: StorageKind, reopen?: { name: string; deviceId: string }, options: { olderServer?: boolean } = {}) {
   let rankPulls = 0;
   const token = await server.issueToken(ACCOUNT);
   const engine = await createConversationEngine({
@@ -36,7 +36,14 @@ async function device(server: ConvSyncServer, storage: StorageKind, reopen?: { n
       const transport = new InMemoryTransport({ open: () => server.connectInProcess(token, { deviceId }), retryMs: 50 });
       const request = transport.request.bind(transport);
       transport.request = ((event: string, payload: { order?: string }) => {
-        if (event === 'sync:pull' && payload.order === 'rank') rankPulls++;
+        if (event === 'sync:pull' && payload.order === 'rank') {
+          rankPulls++;
+          // A server that predates `order` drops the field and answers the log's first page.
+          if (options.olderServer === true) {
+            const { order: _order, ...rest } = payload;
+            return request(event as never, rest as never);
+          }
+        }
         return request(event as never, payload as never);
       });
       return transport;
@@ -163,6 +170,23 @@ describe.each<StorageKind>(['memory', 'dexie'])('the first screen (%s)', (storag
     expected.top = ids((await admin.engine.conversationService.getConversationList(0, 50)).conversationList);
     await admin.engine.close();
   }, 180_000);
+
+  it('against a server without the first page, it syncs as before: local counts, no progress', async () => {
+    const { engine, rankPulls } = await device(server, storage, undefined, { olderServer: true });
+    const progress = latest<SyncProgress>(engine.syncProgress$);
+    try {
+      await waitFor(engine.syncState$, (s) => s === 'synced', 60_000);
+      const cs = engine.conversationService;
+      expect(rankPulls()).toBe(1);
+      expect(ids((await cs.getConversationList(0, 50)).conversationList)).toEqual(expected.top);
+      expect(cs.getTotalUnreadCount()).toBe(expected.total);
+      expect(await cs.getUnreadCountByFilter({ ignoreMuted: true })).toBe(expected.unmuted);
+      expect(progress.seen).toEqual([]);
+    } finally {
+      progress.stop();
+      await engine.close();
+    }
+  }, 120_000);
 
   it('a restart mid-catch-up resumes from its checkpoint: no second page, the totals right at once', async () => {
     const name = `first-screen-restart-${storage}-${process.pid}-${++counter}`;
