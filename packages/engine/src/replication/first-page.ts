@@ -9,15 +9,15 @@
  *
  *   shown(filter) = unreadOfCells(page cells, filter) + Σ over changed d of (c(d now) − c(d at P))
  *
- * where c is a conversation's share of the filter. Only a local edit (a read, a mute, …) puts a
- * conversation among the changed ones, with its state just before the edit as its state at P:
- * every state stored before it came from the page or from the pull below P, which are states at P
- * (a pulled document below P has not changed since). Pulled documents move nothing: they are
- * already in the page's totals. A conversation first created by a local edit was not in the list
- * at P when the page held the whole list; beyond a page with more, its state at P is unknown, and
- * it counts from the switch. Changes after P that reach this device (messages, another device's
- * reads) come through the pull after P, when the local index, complete by then, takes over: the
- * switch happens as the pull's checkpoint passes P, so nothing is counted twice.
+ * where c is a conversation's share of the filter. A local edit (a read, a mute, …) or a stream
+ * event after P (stored as it comes during the catch-up, so a message shows at once) puts a
+ * conversation among the changed ones, with its state just before as its state at P: every state
+ * stored before came from the page or from the pull below P, which are states at P (a pulled
+ * document below P has not changed since). Pulled documents move nothing: they are already in the
+ * page's totals. A conversation absent before was not in the list at P when the page held the
+ * whole list; beyond a page with more, its state at P is unknown, and it counts from the switch.
+ * The switch to the local index, complete by then, happens as the pull's checkpoint passes P, so
+ * nothing is counted twice.
  *
  * The state (P, the cells, the changed conversations' states at P) is kept in the replica, so a
  * restart mid-catch-up resumes from its checkpoint with the right totals and no second page.
@@ -162,6 +162,14 @@ export class FirstPage {
     await store(documents);
   }
 
+  /**
+   * During the catch-up, a stream event after P is stored as it comes (a message shows at once);
+   * one at or before P is in the page's totals and the pull brings it.
+   */
+  storesEarly(checkpoint: Checkpoint): boolean {
+    return this.#state !== null && checkpoint.seq > this.#state.seq;
+  }
+
   /** The replicator's checkpoint moved (a pulled page or a streamed commit). */
   advanced(checkpoint: Checkpoint, caughtUp: boolean): void {
     const progress = this.#progress.getValue();
@@ -184,8 +192,8 @@ export class FirstPage {
   }
 
   /**
-   * A conversation's stored state changed from `previous` to `next`. `local`: a local edit (not a
-   * replicated write); only those make it one of the changed conversations.
+   * A conversation's stored state changed from `previous`. `local`: a local edit or a stream event
+   * stored ahead of the pull (not a pulled page); only those make it one of the changed ones.
    */
   changed(id: string, previous: Share | undefined, local: boolean): void {
     if (this.#state === null || !local || this.#bases.has(id) || this.#unknown.has(id)) return;

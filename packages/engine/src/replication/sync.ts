@@ -91,6 +91,7 @@ export function startSync(options: SyncOptions): Sync {
         await firstPage.fetch(transport, store);
       },
       onPulled: (checkpoint) => firstPage.caughtUp(checkpoint),
+      storeEarly: (checkpoint) => firstPage.storesEarly(checkpoint),
     }),
     startCollectionReplicator({
       ...common,

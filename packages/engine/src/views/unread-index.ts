@@ -320,6 +320,8 @@ export class UnreadIndex {
     this.#checkpoint = bulk.checkpoint;
     this.#dirty = true;
     this.#scheduleSave();
+    // A local edit or a stream event stored ahead of the pull (EARLY_STREAM_CONTEXT) moves the
+    // first page's totals; a pulled page does not.
     this.#applyDocs(bulk.events, emit, (event) => event.documentData, bulk.context !== REPLICATION_CONTEXT);
   }
 
