@@ -7,7 +7,7 @@
  * `Sync.release`), so the app's listeners are in place first. It never waits for the network:
  * every call works on the replica from the first moment.
  */
-import { Subject, shareReplay, type Observable, type Subscription } from 'rxjs';
+import { NEVER, Subject, shareReplay, type Observable, type Subscription } from 'rxjs';
 import {
   ConvSyncError,
   conversationIdUtil as bindConversationIdUtil,
@@ -146,7 +146,7 @@ export async function createConversationEngine(input: ConversationEngineOptions)
       messageService: liveServices.messageService,
       conversationIdUtil: bindConversationIdUtil(options.accountId),
       syncState$: liveSync.syncState$,
-      syncProgress$: liveSync.firstPage.progress$,
+      syncProgress$: liveSync.firstPage?.progress$ ?? NEVER,
       errors$: errors$.asObservable(),
       disconnect: () => liveTransport.disconnect(),
       connect: () => liveTransport.connect(),

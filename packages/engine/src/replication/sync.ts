@@ -49,8 +49,11 @@ export interface Sync extends SyncEvents {
   readonly online$: Observable<boolean>;
   /** Resolves once the state is 'synced' (both collections caught up, nothing to send). */
   awaitInSync(): Promise<void>;
-  /** The first-sync page and its totals during catch-up (first-page.ts). */
-  readonly firstPage: FirstPage;
+  /**
+   * The first-sync page and its totals during catch-up (first-page.ts). Optional: a sync that
+   * wraps another (a follower tab's) may have none, and then counts locally as before.
+   */
+  readonly firstPage?: FirstPage;
   /**
    * Starts acting on the connection (see `held`) a macrotask later, so that the sync's first events
    * (started, failed) come after the engine is handed out even when the connection opened before:
