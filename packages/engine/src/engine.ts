@@ -7,7 +7,7 @@
  * `Sync.release`), so the app's listeners are in place first. It never waits for the network:
  * every call works on the replica from the first moment.
  */
-import { Subject, shareReplay, type Observable, type Subscription } from 'rxjs';
+import { NEVER, Subject, shareReplay, type Observable, type Subscription } from 'rxjs';
 import {
   ConvSyncError,
   ErrorCode,
@@ -19,6 +19,7 @@ import type { EngineContext } from './context.js';
 import { accountOfToken, parseOptions, type ConversationEngineOptions } from './options.js';
 import { databaseNameFor, openReplica } from './replica/database.js';
 import type { Replica } from './replica/types.js';
+import type { SyncProgress } from './replication/first-page.js';
 import type { SyncState } from './replication/sync-events.js';
 import { startSync, type Sync } from './replication/sync.js';
 import {
@@ -47,6 +48,12 @@ export interface ConversationEngine {
   readonly conversationIdUtil: ConversationIdUtil;
   /** 'offline' | 'syncing' | 'synced' | 'error'; the current state first. */
   readonly syncState$: Observable<SyncState>;
+  /**
+   * `{ pulled, total }` while a device's first sync catches up, in log positions: `total` is the
+   * first page's position (an estimate: it grows if the log moves on meanwhile), `pulled` reaches
+   * it when caught up. Silent on a device that has synced before (docs/ARCHITECTURE.md "First sync").
+   */
+  readonly syncProgress$: Observable<SyncProgress>;
   /** Background trouble (a refused push, a failing listener, …) that no call can report. */
   readonly errors$: Observable<ConvSyncError>;
   /** Stops talking to the server; every call keeps working on the replica. */
@@ -198,6 +205,7 @@ export async function createConversationEngine(input: ConversationEngineOptions)
       messageService: liveServices.messageService,
       conversationIdUtil: bindConversationIdUtil(accountId),
       syncState$: liveSync.syncState$,
+      syncProgress$: liveSync.firstPage?.progress$ ?? NEVER,
       errors$: errors$.asObservable(),
       disconnect: () => (liveTabs === undefined ? liveTransport.disconnect() : liveTabs.disconnect()),
       connect: () => (liveTabs === undefined ? liveTransport.connect() : liveTabs.connect()),

@@ -6,6 +6,7 @@
 export { createConversationEngine, type ConversationEngine } from './engine.js';
 export type { ConversationEngineOptions, TransportContext } from './options.js';
 export type { SyncState } from './replication/sync-events.js';
+export type { SyncProgress } from './replication/first-page.js';
 export type {
   Conversation,
   ConversationFilter,

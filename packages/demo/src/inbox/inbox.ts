@@ -13,6 +13,7 @@ import { showUnreadCount } from '../platform/badge.js';
 import type { Engine, SyncState } from '../session/engine.js';
 import { useSharedPaused } from '../session/paused.js';
 import type { Session } from '../session/session.js';
+import { SyncProgressBar, type SyncProgressValue } from '../ui/sync-progress.js';
 import { SyncStatus, useBrowserOnline } from '../ui/sync-status.js';
 import { ConversationList } from './conversation-list.js';
 import { FilterBar, type InboxFilter } from './filters.js';
@@ -50,6 +51,7 @@ export function Inbox(props: { engine: Engine; session: Session; onSignOut: () =
   const { engine, session } = props;
   const service = engine.conversationService;
   const syncState = useObservable<SyncState>(engine.syncState$, 'offline');
+  const progress = useObservable<SyncProgressValue | null>(engine.syncProgress$, null);
   const total = useObservable<number>(service.totalUnreadCount$, 0);
   const groups = useGroups(engine.conversationGroupService);
   const [filter, setFilter] = useState<InboxFilter>({ kind: 'all' });
@@ -103,6 +105,7 @@ export function Inbox(props: { engine: Engine; session: Session; onSignOut: () =
           </div>
           <${SyncStatus} state=${syncState} paused=${paused} onToggle=${togglePaused} />
         </header>
+        <${SyncProgressBar} progress=${progress} />
         <div class="account-bar">
           <span class="account" title=${`Device ${session.deviceId}`}>Signed in as <strong data-testid="account">${session.accountId}</strong></span>
           <span class="account-actions">

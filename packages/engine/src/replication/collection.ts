@@ -44,6 +44,8 @@ import { StreamGate } from './stream-gate.js';
 export const PUSH_BATCH_SIZE = 100;
 /** The write context of the replicator's writes (seen on change events). */
 export const REPLICATION_CONTEXT = 'convsync-replication';
+/** The write context of stream events stored ahead of the catch-up pull (first-page.ts). */
+export const EARLY_STREAM_CONTEXT = 'convsync-replication-early';
 
 /** Errors of a connection going away: the step is retried once the next connection is up. */
 const CONNECTION_CODES: ReadonlySet<number> = new Set([ErrorCode.OFFLINE, ErrorCode.SERVER_UNREACHABLE, ErrorCode.CLOSED]);
@@ -65,6 +67,12 @@ export interface CollectionReplicatorOptions<C extends Collection> {
   merge: (a: CollectionDocs[C], b: CollectionDocs[C]) => CollectionDocs[C];
   /** Trouble that is not a lost connection (a refused push, a failed write). */
   reportError: (error: unknown) => void;
+  /** Before a pull from the start: stores the first-sync page with `store` (first-page.ts). */
+  beforeFirstPull?: (store: (docs: CollectionDocs[C][]) => Promise<void>) => Promise<void>;
+  /** A pull reached the head of the log. */
+  onPulled?: (checkpoint: Checkpoint) => void;
+  /** Whether a stream event is stored as it comes, ahead of the pull (a first sync's catch-up). */
+  storeEarly?: (checkpoint: Checkpoint) => boolean;
 }
 
 export interface CollectionReplicator {
@@ -216,7 +224,7 @@ export function startCollectionReplicator<C extends Collection>(options: Collect
    * Stores `join(local, incoming)` for each document; `clear` names the epochs a push sent, whose
    * marks are cleared if still the same. Retries the documents a concurrent write overtook (409).
    */
-  async function store(incoming: readonly Doc[], clear?: ReadonlyMap<string, number>): Promise<void> {
+  async function store(incoming: readonly Doc[], clear?: ReadonlyMap<string, number>, context = REPLICATION_CONTEXT): Promise<void> {
     const newest = newestStamp(incoming);
     if (newest !== NO_STAMP) options.clock.receive(newest);
     let pending = new Map<string, Doc>();
@@ -240,7 +248,7 @@ export function startCollectionReplicator<C extends Collection>(options: Collect
         rows.push(previous === undefined ? { document } : { previous, document });
       }
       if (rows.length === 0) return;
-      const result = await rxCollection.storageInstance.bulkWrite(rows, REPLICATION_CONTEXT);
+      const result = await rxCollection.storageInstance.bulkWrite(rows, context);
       const retry = new Map<string, Doc>();
       for (const error of result.error) {
         if (error.status !== 409) {
@@ -261,6 +269,7 @@ export function startCollectionReplicator<C extends Collection>(options: Collect
   async function pull(): Promise<void> {
     const request = (at: Checkpoint | null) =>
       transport.request('sync:pull', { collection, checkpoint: at, batchSize: Limits.MAX_PULL_BATCH });
+    if ((checkpoint ?? null) === null) await options.beforeFirstPull?.((docs) => store(docs));
     let next = request(checkpoint ?? null);
     for (;;) {
       const page = await next;
@@ -271,7 +280,7 @@ export function startCollectionReplicator<C extends Collection>(options: Collect
       await store(page.documents as Doc[]);
       await advance(page.checkpoint);
       gate.pulled(page.checkpoint);
-      if (!page.hasMore) return;
+      if (!page.hasMore) return options.onPulled?.(page.checkpoint);
     }
   }
 
@@ -321,6 +330,8 @@ export function startCollectionReplicator<C extends Collection>(options: Collect
   subscriptions.push(transport.stream$.subscribe((event) => {
     if (event.collection !== collection || !online) return;
     stream.push(event);
+    // The join makes it harmless; the gate still judges the event after the pull, as always.
+    if (options.storeEarly?.(event.checkpoint) === true) store(event.documents as Doc[], undefined, EARLY_STREAM_CONTEXT).catch(options.reportError);
     downLoop.busy();
   }));
   // A local edit (this tab's or, with a shared replica, another's) arrives as a change event.

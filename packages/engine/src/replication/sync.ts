@@ -15,6 +15,7 @@ import type { EngineClock } from '../clock.js';
 import { checkpointKey, type Replica } from '../replica/types.js';
 import type { ConnectionState, Transport } from '../transport/transport.js';
 import { startCollectionReplicator, type CheckpointStore, type CollectionReplicator } from './collection.js';
+import { FirstPage } from './first-page.js';
 import type { SyncEvents, SyncState } from './sync-events.js';
 
 function checkpointsOf(replica: Replica, collection: Collection): CheckpointStore {
@@ -49,6 +50,11 @@ export interface Sync extends SyncEvents {
   /** Resolves once the state is 'synced' (both collections caught up, nothing to send). */
   awaitInSync(): Promise<void>;
   /**
+   * The first-sync page and its totals during catch-up (first-page.ts). Optional: a sync that
+   * wraps another (a follower tab's) may have none, and then counts locally as before.
+   */
+  readonly firstPage?: FirstPage;
+  /**
    * Starts acting on the connection (see `held`) a macrotask later, so that the sync's first events
    * (started, failed) come after the engine is handed out even when the connection opened before:
    * an app that adds its listeners at once still sees them, as when the connection opens after.
@@ -71,13 +77,24 @@ export function startSync(options: SyncOptions): Sync {
   let reportedUnreachable = false;
 
   const common = { transport, clock, reportError: options.reportError };
+  const conversationCheckpoints = checkpointsOf(replica, Collection.CONVERSATIONS);
+  const firstPage = new FirstPage(replica, options.reportError, () => conversationCheckpoints.load());
   const replicators: CollectionReplicator[] = [
     startCollectionReplicator({
       ...common,
       collection: Collection.CONVERSATIONS,
       rxCollection: replica.conversations,
       merge: mergeConversation,
-      checkpoints: checkpointsOf(replica, Collection.CONVERSATIONS),
+      checkpoints: {
+        load: () => conversationCheckpoints.load(),
+        save: (checkpoint) => conversationCheckpoints.save(checkpoint).then(() => firstPage.advanced(checkpoint, false)),
+      },
+      beforeFirstPull: async (store) => {
+        await firstPage.loaded;
+        await firstPage.fetch(transport, store);
+      },
+      onPulled: (checkpoint) => firstPage.caughtUp(checkpoint),
+      storeEarly: (checkpoint) => firstPage.storesEarly(checkpoint),
     }),
     startCollectionReplicator({
       ...common,
@@ -167,6 +184,7 @@ export function startSync(options: SyncOptions): Sync {
     finished$: finished$.asObservable(),
     failed$: failed$.asObservable(),
     awaitInSync,
+    firstPage,
     release() {
       if (released) return;
       // setImmediate where there is one (Node): a macrotask without setTimeout's 1 ms floor.
@@ -178,6 +196,8 @@ export function startSync(options: SyncOptions): Sync {
       closed$.next(true);
       for (const subscription of subscriptions) subscription.unsubscribe();
       await Promise.all(replicators.map((r) => r.cancel()));
+      await firstPage.flush();
+      firstPage.dispose();
       inSync$.complete();
       state$.next('offline');
       state$.complete();

@@ -15,6 +15,7 @@
 import { from, skip, switchMap, type Subscription } from 'rxjs';
 import type { EngineContext } from '../context.js';
 import { Emitter } from '../events/emitter.js';
+import type { FirstPage } from '../replication/first-page.js';
 import type { SyncEvents } from '../replication/sync-events.js';
 import { ConversationMirror } from '../views/conversation-mirror.js';
 import { LocalState } from '../views/local-state.js';
@@ -78,7 +79,7 @@ const GROUP_EVENTS: (keyof ConversationGroupListeners)[] = [
 ];
 const MESSAGE_EVENTS: (keyof MessageListeners)[] = ['onReceiveMessages', 'onSendMessage'];
 
-export function createServices(ctx: EngineContext, sync: SyncEvents, options: ServicesOptions = {}): Services {
+export function createServices(ctx: EngineContext, sync: SyncEvents & { firstPage?: FirstPage }, options: ServicesOptions = {}): Services {
   let disposed = false;
   const onError = (error: unknown): void => ctx.reportError(error);
   const index = new UnreadIndex(ctx.replica.conversations, {
@@ -91,6 +92,7 @@ export function createServices(ctx: EngineContext, sync: SyncEvents, options: Se
     },
     ...(ctx.leading === undefined ? {} : { trustCleanClose: false }),
     ...(options.unreadSnapshotDelayMs === undefined ? {} : { snapshotDelayMs: options.unreadSnapshotDelayMs }),
+    ...(sync.firstPage === undefined ? {} : { firstPage: sync.firstPage }),
   });
   const local = new LocalState(ctx.replica, ctx.accountId);
   const mirror = new ConversationMirror({ collection: ctx.replica.conversations, index, onError });

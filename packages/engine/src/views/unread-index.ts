@@ -16,6 +16,8 @@ import { BehaviorSubject, distinctUntilChanged, type Observable, type Subscripti
 import { getChangedDocumentsSince, type RxChangeEventBulk, type RxDocumentData } from 'rxdb';
 import type { ConversationDoc } from '@convsync/protocol';
 import type { ConversationCollection } from '../replica/types.js';
+import { REPLICATION_CONTEXT } from '../replication/collection.js';
+import type { FirstPage } from '../replication/first-page.js';
 import { filterKey, matchesFilter, type FilterFacts, type NormalFilter } from './filter.js';
 
 interface Entry extends FilterFacts {
@@ -43,6 +45,8 @@ export interface UnreadIndexOptions {
    * replica (tabs): one closing says nothing of the others.
    */
   trustCleanClose?: boolean;
+  /** During a first sync's catch-up, the counts the app sees are the first page's (first-page.ts). */
+  firstPage?: Pick<FirstPage, 'active' | 'switched$' | 'changed' | 'count' | 'loaded'>;
 }
 
 const SNAPSHOT_VERSION = 1;
@@ -58,6 +62,8 @@ function isRow(value: unknown): value is Row {
 interface FilterView {
   readonly filter: NormalFilter;
   readonly count$: BehaviorSubject<number>;
+  /** The count of the stored conversations (what `count$` shows unless the first page's is). */
+  local: number;
   refs: number;
 }
 
@@ -91,6 +97,8 @@ function contribution(entry: Entry | undefined): number {
 export class UnreadIndex {
   readonly #entries = new Map<string, Entry>();
   readonly #total = new BehaviorSubject<number>(0);
+  /** The total of the stored conversations (what `#total` shows unless the first page's is). */
+  #localTotal = 0;
   readonly #filters = new Map<string, FilterView>();
   readonly #subscription: Subscription;
   readonly #collection: ConversationCollection;
@@ -121,8 +129,9 @@ export class UnreadIndex {
         const pending = buffered ?? [];
         buffered = null;
         for (const bulk of pending) this.#applyBulk(bulk, false);
-        this.#total.next(this.#recount());
-        for (const view of this.#filters.values()) view.count$.next(this.#count(view.filter));
+        this.#recountAll();
+        const switched = options.firstPage?.switched$.subscribe(() => this.#recountAll());
+        if (switched !== undefined) this.#subscription.add(switched);
       },
       (error: unknown) => {
         buffered = null;
@@ -138,6 +147,7 @@ export class UnreadIndex {
    * collection, once, before `ready`.
    */
   async #load(): Promise<void> {
+    await this.#options.firstPage?.loaded;
     const store = this.#options.snapshots;
     const snapshot = await store?.get(SNAPSHOT_KEY).catch(() => undefined);
     const wasOpen = this.#options.trustCleanClose === false || (await store?.get(OPEN_KEY).catch(() => true)) !== false;
@@ -150,7 +160,9 @@ export class UnreadIndex {
           this.#entries.set(id, { height, visible: visible === 1, type: type as Entry['type'], mute: mute === 1, unreadCount, groupIds });
         }
         this.#checkpoint = checkpoint;
-        if (wasOpen) {
+        // Mid first-sync catch-up, pulled pages are stored up to the replicator's cancel, after
+        // the index stopped following: read what came after the snapshot.
+        if (wasOpen || this.#options.firstPage?.active === true) {
           this.#catchUp = this.#readChanges(checkpoint, true).catch((error: unknown) => {
             if (!this.#disposed) this.#options.onError(error);
           });
@@ -261,7 +273,7 @@ export class UnreadIndex {
 
   /** The count of a filter: from its live view if subscribed, else one pass. */
   countOf(filter: NormalFilter): number {
-    return this.#filters.get(filterKey(filter))?.count$.value ?? this.#count(filter);
+    return this.#filters.get(filterKey(filter))?.count$.value ?? this.#shown(filter, this.#count(filter));
   }
 
   /** Starts (or shares) the live count of `filter`; pair with `release`. */
@@ -269,7 +281,8 @@ export class UnreadIndex {
     const key = filterKey(filter);
     let view = this.#filters.get(key);
     if (view === undefined) {
-      view = { filter, count$: new BehaviorSubject(this.#count(filter)), refs: 0 };
+      const local = this.#count(filter);
+      view = { filter, count$: new BehaviorSubject(this.#shown(filter, local)), local, refs: 0 };
       this.#filters.set(key, view);
     }
     view.refs++;
@@ -312,15 +325,35 @@ export class UnreadIndex {
     this.#checkpoint = bulk.checkpoint;
     this.#dirty = true;
     this.#scheduleSave();
-    this.#applyDocs(bulk.events, emit, (event) => event.documentData);
+    // A local edit or a stream event stored ahead of the pull (EARLY_STREAM_CONTEXT) moves the
+    // first page's totals; a pulled page does not.
+    this.#applyDocs(bulk.events, emit, (event) => event.documentData, bulk.context !== REPLICATION_CONTEXT);
+  }
+
+  /** What the app sees for `filter` (null: the total) whose stored count is `local`. */
+  #shown(filter: NormalFilter | null, local: number): number {
+    const firstPage = this.#options.firstPage;
+    if (firstPage === undefined || !firstPage.active) return local;
+    return firstPage.count(filter, (id) => this.#entries.get(id));
+  }
+
+  /** Counts everything again (at start, and when the first page's totals take over or give way). */
+  #recountAll(): void {
+    this.#localTotal = this.#recount();
+    this.#total.next(this.#shown(null, this.#localTotal));
+    for (const view of this.#filters.values()) {
+      view.local = this.#count(view.filter);
+      view.count$.next(this.#shown(view.filter, view.local));
+    }
   }
 
   /**
    * Moves the counts by each document's change of contribution, and emits each count once for the
    * whole batch (a pulled page of 2,000 is one emission, not 2,000).
    */
-  #applyDocs<T>(items: readonly T[], emit: boolean, dataOf: (item: T) => RxDocumentData<ConversationDoc>): void {
-    let total = this.#total.value;
+  #applyDocs<T>(items: readonly T[], emit: boolean, dataOf: (item: T) => RxDocumentData<ConversationDoc>, local = false): void {
+    const firstPage = this.#options.firstPage?.active === true ? this.#options.firstPage : undefined;
+    let total = this.#localTotal;
     const views = this.#filters.size > 0 ? [...this.#filters.values()] : null;
     const deltas = views === null ? null : new Map<FilterView, number>();
     for (let i = 0; i < items.length; i++) {
@@ -328,6 +361,7 @@ export class UnreadIndex {
       const next = entryOf(data);
       const previous = this.#entries.get(data.conversationId);
       if (previous !== undefined && previous.height > next.height) continue;
+      firstPage?.changed(data.conversationId, previous, local);
       this.#entries.set(data.conversationId, next);
       const before = contribution(previous);
       const after = contribution(next);
@@ -339,9 +373,16 @@ export class UnreadIndex {
         if (was !== is) deltas.set(view, (deltas.get(view) ?? 0) + is - was);
       }
     }
+    this.#localTotal = total;
+    if (deltas !== null) for (const [view, delta] of deltas) view.local += delta;
     if (!emit) return;
+    if (firstPage !== undefined) {
+      this.#total.next(this.#shown(null, total));
+      for (const view of views ?? []) view.count$.next(this.#shown(view.filter, view.local));
+      return;
+    }
     this.#total.next(total);
-    if (deltas !== null) for (const [view, delta] of deltas) if (delta !== 0) view.count$.next(view.count$.value + delta);
+    if (deltas !== null) for (const [view, delta] of deltas) if (delta !== 0) view.count$.next(view.local);
   }
 
   /** Stores `entry` unless a newer revision is there; says whether it did. */
