@@ -1,5 +1,5 @@
 /**
- * The composition root (DESIGN "The layout"): `createConversationEngine` opens the device's
+ * The composition root (docs/ARCHITECTURE.md "Packages and arrows"): `createConversationEngine` opens the device's
  * replica, starts connecting (the handshake travels while the rest opens), builds the clock (with
  * the offset to the server measured at the last connect, kept in the replica so an offline cold
  * start still stamps in line), the replication of conversations and groups, and the services. The
@@ -7,7 +7,7 @@
  * `Sync.release`), so the app's listeners are in place first. It never waits for the network:
  * every call works on the replica from the first moment.
  */
-import { NEVER, Subject, shareReplay, type Observable, type Subscription } from 'rxjs';
+import { Subject, shareReplay, type Observable, type Subscription } from 'rxjs';
 import {
   ConvSyncError,
   ErrorCode,
@@ -21,6 +21,7 @@ import { databaseNameFor, openReplica } from './replica/database.js';
 import type { Replica } from './replica/types.js';
 import type { SyncProgress } from './replication/first-page.js';
 import type { SyncState } from './replication/sync-events.js';
+import { FirstPageRelay } from './replication/first-page-relay.js';
 import { startSync, type Sync } from './replication/sync.js';
 import {
   createServices,
@@ -37,7 +38,7 @@ import type { Transport } from './transport/transport.js';
 
 const CLOCK_OFFSET_KEY = 'clockOffsetMs';
 
-/** One account's conversation engine on one device (SPEC §1). */
+/** One account's conversation engine on one device (docs/API.md "The engine"). */
 export interface ConversationEngine {
   readonly accountId: string;
   readonly deviceId: string;
@@ -152,7 +153,14 @@ export async function createConversationEngine(input: ConversationEngineOptions)
       clock.syncWithServer(deviceNow + state.clockOffsetMs, deviceNow);
       metaWrite = metaWrite.then(() => replica.setMeta(CLOCK_OFFSET_KEY, clock.offsetMs)).catch(reportError);
     }));
-    const startReplication = (): Sync => startSync({ replica, transport: liveTransport, clock, reportError, held: true });
+    // The sync's first page reaches the views through the relay: with tabs, the leader's sync starts
+    // only after its election (replication/first-page-relay.ts).
+    const firstPage = new FirstPageRelay();
+    const startReplication = (): Sync => {
+      const started = startSync({ replica, transport: liveTransport, clock, reportError, held: true });
+      firstPage.attach(started.firstPage);
+      return started;
+    };
     if (tabId === undefined) sync = startReplication();
     else {
       tabs = startTabs({
@@ -182,7 +190,7 @@ export async function createConversationEngine(input: ConversationEngineOptions)
       reportError,
       ...(liveTabs === undefined ? {} : { leading: () => liveTabs.leading }),
     };
-    services = createServices(ctx, sync);
+    services = createServices(ctx, sync, { firstPage });
     if (liveTabs !== undefined) {
       // What the leader's outbox did with any tab's message reaches every tab's onSendMessage.
       const liveServices = services;
@@ -205,7 +213,7 @@ export async function createConversationEngine(input: ConversationEngineOptions)
       messageService: liveServices.messageService,
       conversationIdUtil: bindConversationIdUtil(accountId),
       syncState$: liveSync.syncState$,
-      syncProgress$: liveSync.firstPage?.progress$ ?? NEVER,
+      syncProgress$: firstPage.progress$,
       errors$: errors$.asObservable(),
       disconnect: () => (liveTabs === undefined ? liveTransport.disconnect() : liveTabs.disconnect()),
       connect: () => (liveTabs === undefined ? liveTransport.connect() : liveTabs.connect()),

@@ -1,5 +1,5 @@
 /**
- * @convsync/engine — the offline-first client SDK of ConvSync (SPEC §1): an RxDB replica of one
+ * @convsync/engine — the offline-first client SDK of ConvSync (docs/API.md): an RxDB replica of one
  * account's conversation list on this device, replicated with the server over socket.io, with the
  * seed's conversation, group and message services and RxJS observables.
  */

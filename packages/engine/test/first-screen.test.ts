@@ -22,7 +22,7 @@ const conversationOf = (i: number): string => `${ACCOUNT}|${ConversationType.P2P
 let counter = 0;
 
 /** A device of alice on the in-process server; counts the first-page requests it sends. */
-async function device(server: ConvSyncServer, storage: StorageKind, reopen?: { name: string; deviceId: string }, options: { olderServer?: boolean } = {}) {
+async function device(server: ConvSyncServer, storage: StorageKind, reopen?: { name: string; deviceId: string }, options: { olderServer?: boolean; multiInstance?: boolean } = {}) {
   let rankPulls = 0;
   const token = await server.issueToken(ACCOUNT);
   const engine = await createConversationEngine({
@@ -32,6 +32,7 @@ async function device(server: ConvSyncServer, storage: StorageKind, reopen?: { n
     databaseName: reopen?.name ?? `first-screen-${storage}-${process.pid}-${++counter}-${Date.now()}`,
     ...(reopen === undefined ? {} : { deviceId: reopen.deviceId }),
     ...(storage === 'dexie' ? { indexedDB, IDBKeyRange } : {}),
+    ...(options.multiInstance === undefined ? {} : { multiInstance: options.multiInstance }),
     transport: ({ deviceId }): Transport => {
       const transport = new InMemoryTransport({ open: () => server.connectInProcess(token, { deviceId }), retryMs: 50 });
       const request = transport.request.bind(transport);
@@ -128,6 +129,28 @@ describe.each<StorageKind>(['memory', 'dexie'])('the first screen (%s)', (storag
       progress.stop();
       totals.stop();
       unmuted.stop();
+      await engine.close();
+    }
+  }, 120_000);
+
+  it('with tabs on, the leading tab shows the first page and its totals before the catch-up ends', async () => {
+    // The leader's sync starts after its election, after the services: its page attaches late.
+    const { engine, rankPulls } = await device(server, storage, undefined, { multiInstance: true });
+    const cs = engine.conversationService;
+    const progress = latest<SyncProgress>(engine.syncProgress$);
+    const totals = latest<number>(cs.totalUnreadCount$);
+    try {
+      const first = await waitFor(cs.conversationList$(), (list) => list.length >= 50, 30_000);
+      expect(progress.last).toBeDefined();
+      expect(progress.last!.pulled).toBeLessThan(progress.last!.total);
+      expect(ids(first.slice(0, 50))).toEqual(expected.top);
+      expect(totals.last).toBe(expected.total);
+      await waitFor(engine.syncState$, (s) => s === 'synced', 60_000);
+      expect(totals.seen.slice(totals.seen.indexOf(expected.total))).toEqual([expected.total]);
+      expect(rankPulls()).toBe(1);
+    } finally {
+      progress.stop();
+      totals.stop();
       await engine.close();
     }
   }, 120_000);

@@ -1,5 +1,5 @@
 /**
- * The services of the public API (SPEC §1.1–§1.3) over one EngineContext.
+ * The services of the public API (docs/API.md) over one EngineContext.
  *
  * For src/index.ts (re-export from here): `createServices`, `Services`, `ServicesOptions`, and the
  * public types `Conversation`, `ConversationFilter`, `ConversationOption`, `ConversationResult`,
@@ -15,7 +15,7 @@
 import { from, skip, switchMap, type Subscription } from 'rxjs';
 import type { EngineContext } from '../context.js';
 import { Emitter } from '../events/emitter.js';
-import type { FirstPage } from '../replication/first-page.js';
+import type { FirstPageView } from '../replication/first-page-relay.js';
 import type { SyncEvents } from '../replication/sync-events.js';
 import { ConversationMirror } from '../views/conversation-mirror.js';
 import { LocalState } from '../views/local-state.js';
@@ -53,6 +53,8 @@ export interface ServicesOptions {
   /** Id sources (injected for deterministic tests). */
   newGroupId?: () => string;
   newClientMessageId?: () => string;
+  /** The first-sync page whose totals the unread views show during catch-up (first-page-relay.ts). */
+  firstPage?: FirstPageView;
   /** Delay before the unread index writes its snapshot after a change (ms, default 2000). */
   unreadSnapshotDelayMs?: number;
 }
@@ -79,7 +81,7 @@ const GROUP_EVENTS: (keyof ConversationGroupListeners)[] = [
 ];
 const MESSAGE_EVENTS: (keyof MessageListeners)[] = ['onReceiveMessages', 'onSendMessage'];
 
-export function createServices(ctx: EngineContext, sync: SyncEvents & { firstPage?: FirstPage }, options: ServicesOptions = {}): Services {
+export function createServices(ctx: EngineContext, sync: SyncEvents, options: ServicesOptions = {}): Services {
   let disposed = false;
   const onError = (error: unknown): void => ctx.reportError(error);
   const index = new UnreadIndex(ctx.replica.conversations, {
@@ -92,7 +94,7 @@ export function createServices(ctx: EngineContext, sync: SyncEvents & { firstPag
     },
     ...(ctx.leading === undefined ? {} : { trustCleanClose: false }),
     ...(options.unreadSnapshotDelayMs === undefined ? {} : { snapshotDelayMs: options.unreadSnapshotDelayMs }),
-    ...(sync.firstPage === undefined ? {} : { firstPage: sync.firstPage }),
+    ...(options.firstPage === undefined ? {} : { firstPage: options.firstPage }),
   });
   const local = new LocalState(ctx.replica, ctx.accountId);
   const mirror = new ConversationMirror({ collection: ctx.replica.conversations, index, onError });

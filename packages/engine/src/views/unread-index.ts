@@ -1,5 +1,5 @@
 /**
- * Incremental unread counts (DESIGN "Unread counts"). The index mirrors, per conversation, the few
+ * Incremental unread counts (docs/ARCHITECTURE.md "Unread views"). The index mirrors, per conversation, the few
  * facts filters need (type, mute, groups, unread) and keeps the total and one count per subscribed
  * filter. Each change event (previous and new document) moves the counts by the difference of the
  * two contributions: O(1) per change and filter, never a rescan.
