@@ -3,40 +3,14 @@
  * `--account-claim` and `CONVSYNC_ISSUER` reach `startServer({ auth })`, tokens of the provider are
  * accepted through the real process, and a malformed setting stops the start with a clear line.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { ClientEvent, PROTOCOL_VERSION } from '@convsync/protocol';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { io, type Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
-
-const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-
-function run(args: string[], env: Record<string, string>): { child: ChildProcess; lines: Record<string, unknown>[]; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CLI, ...args], {
-    cwd: fileURLToPath(new URL('..', import.meta.url)),
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const lines: Record<string, unknown>[] = [];
-  let buffer = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    let index;
-    while ((index = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, index);
-      buffer = buffer.slice(index + 1);
-      try {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        lines.push({ raw: line });
-      }
-    }
-  });
-  return { child, lines, exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
-}
+import { runCli as run } from './cli-process.js';
 
 async function listeningUrl(lines: Record<string, unknown>[], exited: Promise<number | null>): Promise<string> {
   let done = false;

@@ -16,6 +16,7 @@ import {
   type UnreadTotals,
 } from '@convsync/protocol';
 import type { Store, UnreadCell } from '../store/store.js';
+import { fitPage } from './page-budget.js';
 import type { PullOptions } from './pull.js';
 
 function totalsOf(cells: readonly UnreadCell[]): UnreadTotals {
@@ -37,19 +38,11 @@ export async function firstPage(store: Store, owner: string, request: PullReques
     seq: await reader.currentSeq(owner, Collection.CONVERSATIONS),
     cells: await reader.unreadTotals(owner),
   }));
-  const texts: string[] = [];
-  let bytes = 0;
-  for (const row of rows) {
-    if (texts.length === request.batchSize) break;
-    const size = Buffer.byteLength(row.json);
-    if (texts.length > 0 && bytes + size > budget) break;
-    texts.push(row.json);
-    bytes += size;
-  }
+  const { texts, bytes, hasMore } = fitPage(rows, request.batchSize, budget);
   const page = {
     collection: Collection.CONVERSATIONS,
     checkpoint: { seq },
-    hasMore: rows.length > texts.length,
+    hasMore,
     unread: totalsOf(cells),
   };
   if (request.format === PullFormat.JSON) return { ...page, documentsJson: packDocuments(texts, bytes) };

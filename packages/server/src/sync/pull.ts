@@ -11,6 +11,7 @@
 import { MAX_FRAME_BYTES, PullFormat, PullOrder, packDocuments, type PullJsonResponse, type PullRequest, type PullResponse } from '@convsync/protocol';
 import type { Store } from '../store/store.js';
 import { firstPage } from './first-page.js';
+import { fitPage } from './page-budget.js';
 
 export interface PullOptions {
   /** Byte budget of one page's documents (tests lower it). */
@@ -25,18 +26,9 @@ export async function pull(store: Store, owner: string, request: PullRequest, op
   // crosses the budget, or one past `batchSize`.
   const rows = await store.read((reader) =>
     reader.pullDocs({ owner, collection: request.collection, afterSeq, limit: request.batchSize + 1, maxBytes: budget }));
-  const texts: string[] = [];
-  let bytes = 0;
-  let lastSeq = afterSeq;
-  for (const row of rows) {
-    if (texts.length === request.batchSize) break;
-    const size = Buffer.byteLength(row.json);
-    if (texts.length > 0 && bytes + size > budget) break;
-    texts.push(row.json);
-    bytes += size;
-    lastSeq = row.seq;
-  }
-  const page = { collection: request.collection, checkpoint: { seq: lastSeq }, hasMore: rows.length > texts.length };
+  const { rows: taken, texts, bytes, hasMore } = fitPage(rows, request.batchSize, budget);
+  const lastSeq = taken.at(-1)?.seq ?? afterSeq;
+  const page = { collection: request.collection, checkpoint: { seq: lastSeq }, hasMore };
   if (request.format === PullFormat.JSON) return { ...page, documentsJson: packDocuments(texts, bytes) };
   return { ...page, documents: texts.map((text) => JSON.parse(text) as unknown) } as PullResponse;
 }
