@@ -1,6 +1,6 @@
 /**
  * The conversation merge (docs/ARCHITECTURE.md "Merge rules"). One pure function runs in the engine's
- * conflict handler and in the server's push, so every replica converges on the same document
+ * replicator (its join of local and incoming documents) and in the server's push, so every replica converges on the same document
  * whatever order edits arrive in.
  *
  * Why it converges: every field is a join-semilattice and `merge` is their product —
