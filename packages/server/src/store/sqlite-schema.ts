@@ -75,6 +75,30 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
 /** How long opening waits for another process's migration or write lock (ms). */
 const MIGRATION_BUSY_MS = 10_000;
 
+function isBusy(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'SQLITE_BUSY';
+}
+
+/**
+ * Puts the file in WAL mode. Switching needs the file to itself, and when two processes open a
+ * rollback-journal file at once SQLite answers one of them SQLITE_BUSY at once (its deadlock
+ * avoidance skips the busy handler), so the switch is retried for as long as a migration may
+ * wait. Synchronous, like the migrations: it runs once, before the store serves.
+ */
+export function useWal(db: Database.Database): void {
+  const deadline = Date.now() + MIGRATION_BUSY_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if (!isBusy(error) || Date.now() > deadline) throw error;
+      Atomics.wait(pause, 0, 0, 5 + Math.random() * 20);
+    }
+  }
+}
+
 /**
  * Brings the file up to date; returns the versions this call applied (empty when it was current,
  * or another process got there first). Synchronous: it runs once, before the store serves.

@@ -27,7 +27,7 @@ import type {
 } from './store.js';
 import { toDoc, toMessage, type DocRow, type MessageRow } from './rows.js';
 import { SqlTx } from './sql-tx.js';
-import { migrateSqlite } from './sqlite-schema.js';
+import { migrateSqlite, useWal } from './sqlite-schema.js';
 import { CellDelta, facetsText } from './unread-cells.js';
 
 
@@ -41,7 +41,7 @@ export interface SqliteStoreOptions {
 /** Opens (and creates when needed) a SQLite store. */
 export function openSqliteStore({ path, observer }: SqliteStoreOptions): Store {
   const db = new Database(path);
-  db.pragma('journal_mode = WAL');
+  useWal(db);
   db.pragma('synchronous = NORMAL');
   // No busy wait inside SQLite: it would block the event loop while another connection (another
   // process, or another store on the same file in this one) holds the write lock — possibly one
