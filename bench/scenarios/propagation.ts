@@ -58,7 +58,9 @@ export default defineScenario<Row>({
     if (!(await engineAvailable())) throw new SkipScenario('@convsync/engine is not available yet');
     const plan = PLAN[mode];
     const rows: Row[] = [];
-    const server = await startServerProcess();
+    // 100 devices of one account connect at once: a server sized for that (docs/SCALING.md "Limits
+    // and how to size them"); the default, 60 handshakes per account per 10 s, refuses the crowd.
+    const server = await startServerProcess({ limits: { handshakesPerAccount: { points: 1_000, durationSeconds: 10 } } });
     const crowd = await startCrowd();
     let a: BenchEngine | undefined;
     let b: BenchEngine | undefined;
