@@ -149,10 +149,26 @@ export default defineConfig(
   },
   {
     files: ['packages/engine/src/**'],
-    rules: restrictImports([{
-      group: ['@convsync/server', '@convsync/demo', 'socket.io', 'better-sqlite3', 'pg'],
-      message: 'The engine is the client SDK: it talks to the server only through its Transport.',
-    }]),
+    rules: {
+      ...restrictImports([{
+        group: ['@convsync/server', '@convsync/demo', 'socket.io', 'better-sqlite3', 'pg'],
+        message: 'The engine is the client SDK: it talks to the server only through its Transport.',
+      }]),
+      // rxdb 17.6 keeps every change bulk that passes through a collection's `$` (and `insert$`,
+      // `update$`, `remove$`, `getLocal$`, which derive from it) in a module-wide Map forever: a
+      // subscription there holds every document ever written in memory (docs/ARCHITECTURE.md
+      // "Rules the code keeps"). `eventBulks$` carries the same changes without the cache; an
+      // RxQuery's `$` (`find().$`) does not use it either.
+      'no-restricted-syntax': ['error',
+        {
+          selector: 'MemberExpression[property.name=/^(insert|update|remove|getLocal)\\$$/]',
+          message: 'Leaks every change in rxdb 17.6: subscribe to the collection\'s eventBulks$ instead.',
+        },
+        {
+          selector: 'MemberExpression[property.name="$"][object.type!="CallExpression"]',
+          message: 'A collection\'s $ leaks every change in rxdb 17.6: subscribe to its eventBulks$ instead (an RxQuery\'s find().$ is fine).',
+        }],
+    },
   },
   {
     files: ['packages/server/src/**'],

@@ -68,8 +68,11 @@ export class OutboxWorker {
         this.kick();
       }
     });
-    // A message written by another engine on this replica (another tab) is delivered too.
-    this.#subscription.add(core.ctx.replica.outbox.insert$.subscribe(() => this.kick()));
+    // A message written by another engine on this replica (another tab) is delivered too. The
+    // bulk stream, not `insert$`, which leaks (docs/ARCHITECTURE.md "Rules the code keeps").
+    this.#subscription.add(core.ctx.replica.outbox.eventBulks$.subscribe((bulk) => {
+      if (bulk.events.some((event) => event.operation === 'INSERT')) this.kick();
+    }));
   }
 
   /** Starts a drain (or asks the running one to look again). */

@@ -16,7 +16,7 @@ import { BehaviorSubject, distinctUntilChanged, type Observable, type Subscripti
 import { getChangedDocumentsSince, type RxChangeEventBulk, type RxDocumentData } from 'rxdb';
 import type { ConversationDoc } from '@convsync/protocol';
 import type { ConversationCollection } from '../replica/types.js';
-import { REPLICATION_CONTEXT } from '../replication/collection.js';
+import { isReplicationWrite } from '../replication/collection.js';
 import type { FirstPage } from '../replication/first-page.js';
 import { filterKey, matchesFilter, type FilterFacts, type NormalFilter } from './filter.js';
 
@@ -327,7 +327,7 @@ export class UnreadIndex {
     this.#scheduleSave();
     // A local edit or a stream event stored ahead of the pull (EARLY_STREAM_CONTEXT) moves the
     // first page's totals; a pulled page does not.
-    this.#applyDocs(bulk.events, emit, (event) => event.documentData, bulk.context !== REPLICATION_CONTEXT);
+    this.#applyDocs(bulk.events, emit, (event) => event.documentData, !isReplicationWrite(bulk.context));
   }
 
   /** What the app sees for `filter` (null: the total) whose stored count is `local`. */
