@@ -37,6 +37,7 @@ import { registerMutableWriteContext, type RxChangeEventBulk, type RxCollection,
 import type { EngineClock } from '../clock.js';
 import { epochOf, findDirty } from '../replica/dirty.js';
 import type { Transport } from '../transport/transport.js';
+import { LocalIds } from './local-ids.js';
 import { chunkByBytes } from './push-chunks.js';
 import { StreamGate } from './stream-gate.js';
 
@@ -62,6 +63,9 @@ export function isReplicationWrite(context: string): boolean {
 }
 
 const NO_ERRORS = { error: [] } as const;
+const NO_IDS: ReadonlySet<string> = new Set();
+/** A pull saves its checkpoint once this many documents are stored since the last save (and at the head). */
+export const CHECKPOINT_EVERY_DOCUMENTS = 10_000;
 
 /** Errors of a connection going away: the step is retried once the next connection is up. */
 const CONNECTION_CODES: ReadonlySet<number> = new Set([ErrorCode.OFFLINE, ErrorCode.SERVER_UNREACHABLE, ErrorCode.CLOSED]);
@@ -85,6 +89,8 @@ export interface CollectionReplicatorOptions<C extends Collection> {
   reportError: (error: unknown) => void;
   /** Before a pull from the start: stores the first-sync page with `store` (first-page.ts). */
   beforeFirstPull?: (store: (docs: CollectionDocs[C][]) => Promise<void>) => Promise<void>;
+  /** The checkpoint moved (a pulled page or a streamed commit), saved or not. */
+  onAdvanced?: (checkpoint: Checkpoint) => void;
   /** A pull reached the head of the log. */
   onPulled?: (checkpoint: Checkpoint) => void;
   /** Whether a stream event is stored as it comes, ahead of the pull (a first sync's catch-up). */
@@ -230,9 +236,12 @@ export function startCollectionReplicator<C extends Collection>(options: Collect
   const primaryKey = primaryKeys[collection];
   const idOf = (doc: object): string => (doc as Record<string, unknown>)[primaryKey] as string;
   const gate = new StreamGate();
+  const localIds = new LocalIds(rxCollection);
   const stream: StreamEvent[] = [];
   const subscriptions: Subscription[] = [];
   let checkpoint: Checkpoint | null | undefined;
+  /** A checkpoint reached but not saved yet (saved on close; lost only with a crash). */
+  let unsaved: Checkpoint | undefined;
   let online = false;
   let pullNeeded = true;
 
@@ -249,8 +258,12 @@ export function startCollectionReplicator<C extends Collection>(options: Collect
       const seen = pending.get(idOf(doc));
       pending.set(idOf(doc), seen === undefined ? doc : options.merge(seen, doc));
     }
+    // A pulled page on a fresh device is read only where the collection may hold something.
+    let absent = owned ? await localIds.absent([...pending.keys()]) : NO_IDS;
     while (pending.size > 0) {
-      const found = await rxCollection.storageInstance.findDocumentsById([...pending.keys()], true);
+      const reads = absent.size === 0 ? [...pending.keys()] : [...pending.keys()].filter((id) => !absent.has(id));
+      absent = NO_IDS;
+      const found = reads.length === 0 ? [] : await rxCollection.storageInstance.findDocumentsById(reads, true);
       const stored = new Map<string, Stored<Doc>>();
       for (const data of found) stored.set(idOf(data), data as Stored<Doc>);
       const rows: { previous?: RxDocumentData<Doc>; document: RxDocumentData<Doc> }[] = [];
@@ -275,6 +288,7 @@ export function startCollectionReplicator<C extends Collection>(options: Collect
         inserts.length === 0 ? NO_ERRORS : rxCollection.storageInstance.bulkWrite(inserts, insertContext),
         updates.length === 0 ? NO_ERRORS : rxCollection.storageInstance.bulkWrite(updates, context),
       ]);
+      localIds.stored(rows.map((row) => idOf(row.document)));
       const retry = new Map<string, Doc>();
       for (const error of [...inserted.error, ...updated.error]) {
         if (error.status !== 409) {
@@ -287,27 +301,43 @@ export function startCollectionReplicator<C extends Collection>(options: Collect
     }
   }
 
-  async function advance(to: Checkpoint): Promise<void> {
+  /** Moves the checkpoint; `persist` false keeps it in memory only (a long pull's pages between saves). */
+  async function advance(to: Checkpoint, persist = true): Promise<void> {
     checkpoint = to;
-    await options.checkpoints.save(to);
+    unsaved = persist ? undefined : to;
+    if (persist) await options.checkpoints.save(to);
+    options.onAdvanced?.(to);
   }
 
   /** Pulls from the checkpoint to the head of the log; the next page travels while one is stored. */
   async function pull(): Promise<void> {
     const request = (at: Checkpoint | null) =>
       transport.request('sync:pull', { collection, checkpoint: at, batchSize: Limits.MAX_PULL_BATCH });
-    if ((checkpoint ?? null) === null) await options.beforeFirstPull?.((docs) => store(docs));
-    let next = request(checkpoint ?? null);
-    for (;;) {
-      const page = await next;
-      if (page.hasMore) {
-        next = request(page.checkpoint);
-        next.catch(() => undefined);
+    try {
+      if ((checkpoint ?? null) === null) {
+        await localIds.track();
+        await options.beforeFirstPull?.((docs) => store(docs));
       }
-      await store(page.documents as Doc[], undefined, REPLICATION_CONTEXT, true);
-      await advance(page.checkpoint);
-      gate.pulled(page.checkpoint);
-      if (!page.hasMore) return options.onPulled?.(page.checkpoint);
+      let next = request(checkpoint ?? null);
+      let stored = 0;
+      for (;;) {
+        const page = await next;
+        if (page.hasMore) {
+          next = request(page.checkpoint);
+          next.catch(() => undefined);
+        }
+        await store(page.documents as Doc[], undefined, REPLICATION_CONTEXT, true);
+        // Saved every few thousand documents and at the head: a crash pulls at most those again
+        // (the join makes that harmless), and a fresh sync does not pay a write per page.
+        stored += page.documents.length;
+        const persist = !page.hasMore || stored >= CHECKPOINT_EVERY_DOCUMENTS;
+        if (persist) stored = 0;
+        await advance(page.checkpoint, persist);
+        gate.pulled(page.checkpoint);
+        if (!page.hasMore) return options.onPulled?.(page.checkpoint);
+      }
+    } finally {
+      localIds.stop();
     }
   }
 
@@ -387,6 +417,7 @@ export function startCollectionReplicator<C extends Collection>(options: Collect
       online = false;
       for (const subscription of subscriptions) subscription.unsubscribe();
       await Promise.all([downLoop.close(), upLoop.close()]);
+      if (unsaved !== undefined) await options.checkpoints.save(unsaved);
     },
   };
 }

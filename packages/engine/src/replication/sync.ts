@@ -85,10 +85,8 @@ export function startSync(options: SyncOptions): Sync {
       collection: Collection.CONVERSATIONS,
       rxCollection: replica.conversations,
       merge: mergeConversation,
-      checkpoints: {
-        load: () => conversationCheckpoints.load(),
-        save: (checkpoint) => conversationCheckpoints.save(checkpoint).then(() => firstPage.advanced(checkpoint, false)),
-      },
+      checkpoints: conversationCheckpoints,
+      onAdvanced: (checkpoint) => firstPage.advanced(checkpoint, false),
       beforeFirstPull: async (store) => {
         await firstPage.loaded;
         await firstPage.fetch(transport, store);
