@@ -288,7 +288,8 @@ export function startCollectionReplicator<C extends Collection>(options: Collect
         inserts.length === 0 ? NO_ERRORS : rxCollection.storageInstance.bulkWrite(inserts, insertContext),
         updates.length === 0 ? NO_ERRORS : rxCollection.storageInstance.bulkWrite(updates, context),
       ]);
-      localIds.stored(rows.map((row) => idOf(row.document)));
+      // Only a pulled page's count check needs them before their events come.
+      if (owned) localIds.stored(rows.map((row) => idOf(row.document)));
       const retry = new Map<string, Doc>();
       for (const error of [...inserted.error, ...updated.error]) {
         if (error.status !== 409) {
@@ -327,7 +328,7 @@ export function startCollectionReplicator<C extends Collection>(options: Collect
           next.catch(() => undefined);
         }
         await store(page.documents as Doc[], undefined, REPLICATION_CONTEXT, true);
-        // Saved every few thousand documents and at the head: a crash pulls at most those again
+        // Saved every CHECKPOINT_EVERY_DOCUMENTS and at the head: a crash pulls at most those again
         // (the join makes that harmless), and a fresh sync does not pay a write per page.
         stored += page.documents.length;
         const persist = !page.hasMore || stored >= CHECKPOINT_EVERY_DOCUMENTS;
