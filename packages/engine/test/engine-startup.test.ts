@@ -29,17 +29,22 @@ async function seeded(count: number): Promise<ConvSyncServer> {
   return server;
 }
 
+/** Requests as `event` or `event:rank` (the first page), in the order sent. */
+function recording(inner: Transport, requests: string[]): Transport {
+  return interceptRequests(inner, (event, payload, options) => {
+    requests.push((payload as { order?: string }).order === 'rank' ? `${event}:rank` : event);
+    return inner.request(event, payload, options);
+  });
+}
+
 describe('a sync that is held', () => {
-  it('does not pull, push or report anything on an online connection until released, then syncs a macrotask later', async () => {
+  it('does not store, push or report anything on an online connection until released (it only asks for a fresh replica\'s first page), then syncs a macrotask later', async () => {
     const live = await seeded(5);
     const token = await live.issueToken('alice');
     const replica: Replica = await openReplica({ name: uniqueName('held'), storage: 'memory' });
     const requests: string[] = [];
     const inner: Transport = new InMemoryTransport({ open: (): Promise<SessionEndpoint> => live.connectInProcess(token, { deviceId: replica.deviceId }) });
-    const transport: Transport = interceptRequests(inner, (event, payload, options) => {
-      requests.push(event);
-      return inner.request(event, payload, options);
-    });
+    const transport = recording(inner, requests);
     const sync: Sync = startSync({ replica, transport, clock: new EngineClock({ deviceId: replica.deviceId }), reportError: () => undefined, held: true });
     cleanups.push(async () => {
       await sync.cancel();
@@ -59,7 +64,8 @@ describe('a sync that is held', () => {
     expect(states).toEqual(['offline']);
     expect(online).toEqual([false]);
     expect(started).toBe(0);
-    expect(requests).toEqual([]);
+    // The first page travels while the engine opens its views; nothing is stored before release.
+    expect(requests).toEqual(['sync:pull:rank']);
     expect(await replica.conversations.count().exec()).toBe(0);
 
     sync.release();
@@ -70,9 +76,84 @@ describe('a sync that is held', () => {
     expect(started).toBe(1);
     expect(online).toEqual([false, true]);
     expect(requests).toContain('sync:pull');
+    // The page asked for while held is the one stored: it is not asked for again.
+    expect(requests.filter((r) => r === 'sync:pull:rank')).toHaveLength(1);
     expect(await replica.conversations.count().exec()).toBe(5);
   });
+
+  it('a first page asked for on a connection that goes away is dropped: the next connection asks again, and the sync completes', async () => {
+    const live = await seeded(5);
+    const token = await live.issueToken('alice');
+    const replica: Replica = await openReplica({ name: uniqueName('held-drop'), storage: 'memory' });
+    const requests: string[] = [];
+    const inner: Transport = new InMemoryTransport({ open: (): Promise<SessionEndpoint> => live.connectInProcess(token, { deviceId: replica.deviceId }) });
+    const transport = recording(inner, requests);
+    const errors: unknown[] = [];
+    const sync: Sync = startSync({ replica, transport, clock: new EngineClock({ deviceId: replica.deviceId }), reportError: (error) => errors.push(error), held: true });
+    cleanups.push(async () => {
+      await sync.cancel();
+      transport.close();
+      await replica.close();
+    });
+    const online = (): Promise<unknown> => firstValueFrom(inner.state$.pipe(filter((state) => state.status === 'online')));
+    transport.connect();
+    await online();
+    await waitUntil(() => requests.length === 1);
+    transport.disconnect();
+    transport.connect();
+    await online();
+    await waitUntil(() => requests.length === 2);
+    expect(requests).toEqual(['sync:pull:rank', 'sync:pull:rank']);
+    expect(await replica.conversations.count().exec()).toBe(0);
+
+    sync.release();
+    await sync.awaitInSync();
+    expect(requests.filter((r) => r === 'sync:pull:rank')).toHaveLength(2);
+    expect(await replica.conversations.count().exec()).toBe(5);
+    expect(errors).toEqual([]);
+  });
+
+  it('a replica that has synced before asks for no first page when its connection comes up', async () => {
+    const live = await seeded(3);
+    const token = await live.issueToken('alice');
+    const name = uniqueName('held-again');
+    const open = async (requests: string[]): Promise<{ replica: Replica; sync: Sync; transport: Transport }> => {
+      const replica = await openReplica({ name, storage: 'memory' });
+      const inner: Transport = new InMemoryTransport({ open: (): Promise<SessionEndpoint> => live.connectInProcess(token, { deviceId: replica.deviceId }) });
+      const transport = recording(inner, requests);
+      const sync = startSync({ replica, transport, clock: new EngineClock({ deviceId: replica.deviceId }), reportError: () => undefined, held: true });
+      return { replica, sync, transport };
+    };
+    const close = async (device: { replica: Replica; sync: Sync; transport: Transport }): Promise<void> => {
+      await device.sync.cancel();
+      device.transport.close();
+      await device.replica.close();
+    };
+    const first = await open([]);
+    first.transport.connect();
+    first.sync.release();
+    await first.sync.awaitInSync();
+    await close(first);
+
+    const requests: string[] = [];
+    const again = await open(requests);
+    cleanups.push(() => close(again));
+    again.transport.connect();
+    again.sync.release();
+    await again.sync.awaitInSync();
+    expect(requests).not.toContain('sync:pull:rank');
+    expect(requests).toContain('sync:pull');
+    expect(await again.replica.conversations.count().exec()).toBe(3);
+  });
 });
+
+async function waitUntil(done: () => boolean, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
 
 describe('createConversationEngine', () => {
   it('starts connecting before its services are ready, and a listener added right after it resolves still sees the sync start and finish', async () => {

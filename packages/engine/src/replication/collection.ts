@@ -316,8 +316,15 @@ export function startCollectionReplicator<C extends Collection>(options: Collect
       transport.request('sync:pull', { collection, checkpoint: at, batchSize: Limits.MAX_PULL_BATCH });
     try {
       if ((checkpoint ?? null) === null) {
-        await localIds.track();
-        await options.beforeFirstPull?.((docs) => store(docs));
+        // The ids are loaded while the first page travels; its store then reads nothing that is
+        // surely absent (a fresh replica: nothing at all).
+        const tracked = localIds.track();
+        tracked.catch(() => undefined);
+        await options.beforeFirstPull?.(async (docs) => {
+          await tracked;
+          await store(docs, undefined, REPLICATION_CONTEXT, true);
+        });
+        await tracked;
       }
       let next = request(checkpoint ?? null);
       let stored = 0;

@@ -33,7 +33,7 @@ import {
 } from '@convsync/protocol';
 import { BehaviorSubject, Subject, distinctUntilChanged, filter, map, type Observable } from 'rxjs';
 import type { Replica } from '../replica/types.js';
-import type { Transport } from '../transport/transport.js';
+import type { ResponseOf, Transport } from '../transport/transport.js';
 import { matchesFilter, type FilterFacts, type NormalFilter } from '../views/filter.js';
 
 /** The first page's size: a screen and more (the list's first page is 50). */
@@ -62,6 +62,18 @@ interface StoredState {
   unknown: string[];
 }
 
+type PullAnswer = ResponseOf<'sync:pull'>;
+
+/** The page: the top of the list in `rank` order, with the account's unread totals. */
+function requestPage(transport: Transport): Promise<PullAnswer> {
+  return transport.request('sync:pull', {
+    collection: 'conversations',
+    checkpoint: null,
+    batchSize: FIRST_PAGE_SIZE,
+    order: 'rank',
+  } as never);
+}
+
 function shareOf(share: Share, filter: NormalFilter | null): number {
   if (share === null || !share.visible) return 0;
   if (filter !== null && !matchesFilter(filter, share)) return 0;
@@ -88,6 +100,12 @@ export class FirstPage {
   readonly #switched = new Subject<void>();
   readonly #progress = new BehaviorSubject<SyncProgress | null>(null);
   #saving: Promise<void> = Promise.resolve();
+  /** The replica held no checkpoint when it opened: the first pull will ask for the page. */
+  #fresh = false;
+  /** The page was stored (or the server has none to give): no further request asks for it. */
+  #done = false;
+  /** The page asked for as this connection came up (see `prefetch`). */
+  #prefetched: Promise<PullAnswer | undefined> | undefined;
   readonly loaded: Promise<void>;
 
   constructor(replica: Replica, reportError: (error: unknown) => void, loadCheckpoint: () => Promise<Checkpoint | null>) {
@@ -98,6 +116,7 @@ export class FirstPage {
 
   async #load(loadCheckpoint: () => Promise<Checkpoint | null>): Promise<void> {
     const [stored, checkpoint] = await Promise.all([this.#replica.getMeta(STATE_KEY), loadCheckpoint()]);
+    this.#fresh = checkpoint === null;
     if (!isStoredState(stored)) return;
     // A checkpoint at or past P: the switch happened (its clearing may not have been written).
     if (checkpoint !== null && checkpoint.seq >= stored.seq) return;
@@ -134,17 +153,33 @@ export class FirstPage {
   }
 
   /**
-   * Asks for the first page and stores it (`store`: the replicator's join). An older server,
-   * whose answer has no `unread`, gets today's behaviour: the pull from the start, nothing else.
+   * The connection is up (the engine may still be opening its views): a replica that has never
+   * synced asks for the page now, so that it is here when the replicator's first pull wants it.
+   * Only a request: nothing is stored before `fetch`. `dropPrefetch` when the connection goes.
+   */
+  prefetch(transport: Transport): void {
+    if (this.#prefetched !== undefined) return;
+    const prefetched = this.loaded.then(() => (this.#fresh && !this.#done ? requestPage(transport) : undefined));
+    // Unused (a reconnect, or a replica that is not fresh) it is dropped, and its failure with it.
+    prefetched.catch(() => undefined);
+    this.#prefetched = prefetched;
+  }
+
+  dropPrefetch(): void {
+    this.#prefetched = undefined;
+  }
+
+  /**
+   * Stores the first page (`store`: the replicator's join): the one asked for as the connection
+   * came up, else a new request. An older server, whose answer has no `unread`, gets today's
+   * behaviour: the pull from the start, nothing else.
    */
   async fetch(transport: Transport, store: (docs: ConversationDoc[]) => Promise<void>): Promise<void> {
-    const page = await transport.request('sync:pull', {
-      collection: 'conversations',
-      checkpoint: null,
-      batchSize: FIRST_PAGE_SIZE,
-      order: 'rank',
-    } as never);
+    const prefetched = this.#prefetched;
+    this.#prefetched = undefined;
+    const page = (await prefetched) ?? await requestPage(transport);
     const unread = (page as { unread?: UnreadTotals }).unread;
+    this.#done = true;
     if (page.collection !== 'conversations' || unread === undefined) return;
     const documents = page.documents as ConversationDoc[];
     const state: StoredState = {

@@ -38,10 +38,12 @@ export class LocalIds<Doc> {
     this.#subscription = this.#collection.eventBulks$.subscribe((bulk: RxChangeEventBulk<Doc>) => {
       for (const event of bulk.events) ids.add(event.documentId);
     });
-    if (await this.#count() > LOCAL_IDS_LIMIT) return this.stop();
+    const count = await this.#count();
+    if (count > LOCAL_IDS_LIMIT) return this.stop();
     const primaryPath = this.#collection.schema.primaryPath as string;
-    for (const deleted of [false, true]) {
-      const result = await this.#collection.storageInstance.query(this.#prepared(deleted));
+    // Nothing stored (a fresh device): nothing to read.
+    const results = count === 0 ? [] : await Promise.all([false, true].map((deleted) => this.#collection.storageInstance.query(this.#prepared(deleted))));
+    for (const result of results) {
       for (const doc of result.documents) ids.add((doc as Record<string, unknown>)[primaryPath] as string);
     }
     if (this.#subscription !== undefined) this.#ids = ids;

@@ -18,14 +18,30 @@ import { startCollectionReplicator, type CheckpointStore, type CollectionReplica
 import { FirstPage } from './first-page.js';
 import type { SyncEvents, SyncState } from './sync-events.js';
 
+/**
+ * A collection's checkpoint in the replica. Read once per sync: this sync is its only writer
+ * while it runs (with tabs, the leader's), and the first page reads it too, as the sync starts.
+ */
 function checkpointsOf(replica: Replica, collection: Collection): CheckpointStore {
+  let loaded: Promise<Checkpoint | null> | undefined;
+  const read = async (): Promise<Checkpoint | null> => {
+    const stored = await replica.getMeta(checkpointKey(collection));
+    const seq = (stored as { seq?: unknown } | undefined)?.seq;
+    return typeof seq === 'number' && Number.isInteger(seq) && seq >= 0 ? { seq } : null;
+  };
   return {
-    async load() {
-      const stored = await replica.getMeta(checkpointKey(collection));
-      const seq = (stored as { seq?: unknown } | undefined)?.seq;
-      return typeof seq === 'number' && Number.isInteger(seq) && seq >= 0 ? { seq } : null;
+    load() {
+      loaded ??= read();
+      // A failed read is tried again by the next load.
+      loaded.catch(() => {
+        loaded = undefined;
+      });
+      return loaded;
     },
-    save: (checkpoint: Checkpoint) => replica.setMeta(checkpointKey(collection), checkpoint),
+    async save(checkpoint: Checkpoint) {
+      await replica.setMeta(checkpointKey(collection), checkpoint);
+      loaded = Promise.resolve(checkpoint);
+    },
   };
 }
 
@@ -39,7 +55,8 @@ export interface SyncOptions {
   unreachableAfterAttempts?: number;
   /**
    * The connection may open before the engine is ready to replicate (its views not yet following
-   * the replica): the sync ignores it — no pull, no push, state 'offline' — until `release()`.
+   * the replica): the sync ignores it — no pull, no push, state 'offline' — until `release()`. Only
+   * a fresh replica's first page is asked for on it meanwhile; it is stored after the release.
    */
   held?: boolean;
 }
@@ -163,6 +180,14 @@ export function startSync(options: SyncOptions): Sync {
     }
     state$.next(reportedUnreachable ? 'error' : 'offline');
   };
+  // A fresh replica's first page travels while the engine still opens its views (first-page.ts).
+  let wasOnline = false;
+  subscriptions.push(transport.state$.subscribe((connection) => {
+    const online = connection.status === 'online';
+    if (online && !wasOnline) firstPage.prefetch(transport);
+    else if (!online) firstPage.dropPrefetch();
+    wasOnline = online;
+  }));
   subscriptions.push(transport.state$.subscribe((connection) => {
     if (released) onConnection(connection);
     else heldState = connection;
