@@ -1,13 +1,14 @@
 /**
  * The composition root (docs/ARCHITECTURE.md "Packages and arrows"): `createConversationEngine` opens the device's
- * replica, starts connecting (the handshake travels while the rest opens), builds the clock (with
+ * replica, starts connecting as soon as its device id is known (the handshake travels while the
+ * collections and the rest open; with tabs, once this tab is elected), builds the clock (with
  * the offset to the server measured at the last connect, kept in the replica so an offline cold
  * start still stamps in line), the replication of conversations and groups, and the services. The
  * sync acts on the connection only once the services are ready, and a macrotask after that (see
  * `Sync.release`), so the app's listeners are in place first. It never waits for the network:
  * every call works on the replica from the first moment.
  */
-import { Subject, shareReplay, type Observable, type Subscription } from 'rxjs';
+import { Subject, filter, shareReplay, take, type Observable, type Subscription } from 'rxjs';
 import {
   ConvSyncError,
   ErrorCode,
@@ -30,7 +31,7 @@ import {
   type MessageService,
   type Services,
 } from './services/index.js';
-import { newTabId, startTabs, tabNodeId, type Tabs } from './tabs/tabs.js';
+import { newTabId, startElection, startTabs, tabNodeId, type Tabs } from './tabs/tabs.js';
 import { SocketIoTransport } from './transport/socket-io.js';
 import { startTokenRenewal } from './transport/token-renewal.js';
 import { TokenSource } from './transport/token-source.js';
@@ -97,6 +98,26 @@ export async function createConversationEngine(input: ConversationEngineOptions)
   const databaseName = options.databaseName ?? databaseNameFor(accountId, options.deviceId);
   // Tabs of one browser profile share the replica; each has its own id (docs/ARCHITECTURE.md "Tabs").
   const tabId = options.multiInstance ? newTabId() : undefined;
+  // The election needs only the replica's name: it runs while the replica opens.
+  const election = tabId === undefined ? undefined : startElection({ name: databaseName, onError: reportError });
+  const subscriptions: Subscription[] = [];
+  let transport: Transport | undefined;
+  let earlyConnect: Subscription | undefined;
+  const openTransport = (deviceId: string): Transport => options.transport?.({
+    accountId,
+    deviceId,
+    token: firstToken,
+    getToken: () => tokens.get(),
+    now: options.now,
+  }) ?? new SocketIoTransport({
+    urls: options.urls,
+    token: firstToken,
+    tokens,
+    deviceId,
+    now: options.now,
+    onError: reportError,
+    ...(options.requestTimeoutMs === undefined ? {} : { timeoutMs: options.requestTimeoutMs }),
+  });
   try {
     replica = await openReplica({
       name: databaseName,
@@ -104,39 +125,35 @@ export async function createConversationEngine(input: ConversationEngineOptions)
       multiInstance: options.multiInstance,
       ...(options.indexedDB === undefined ? {} : { indexedDB: options.indexedDB, IDBKeyRange: options.IDBKeyRange }),
       ...(options.deviceId === undefined ? {} : { deviceId: options.deviceId }),
+      // The handshake needs the device id, which is known before the collections are open: it
+      // travels while they open (and the services after them). The sync acts on it once the
+      // services are ready (`held`), so nothing is written before the views follow the replica.
+      // With tabs, only the elected tab connects, as it would once its sync runs (tabs/tab-sync.ts).
+      onDeviceId: (deviceId) => {
+        const opened = openTransport(deviceId);
+        transport = opened;
+        if (!options.autoConnect) return;
+        if (election === undefined) opened.connect();
+        else earlyConnect = election.leadership.leading$.pipe(filter(Boolean), take(1)).subscribe(() => opened.connect());
+      },
     });
   } catch (error) {
+    earlyConnect?.unsubscribe();
+    transport?.close();
+    await election?.close();
     throw ConvSyncError.from(error);
   }
+  // Elected later, the tab connects as its sync decides (the profile may have disconnected meanwhile).
+  earlyConnect?.unsubscribe();
 
-  const subscriptions: Subscription[] = [];
-  let transport: Transport | undefined;
   let sync: Sync | undefined;
   let tabs: Tabs | undefined;
   let services: Services | undefined;
   /** The last write of the clock offset; close() waits for it. */
   let metaWrite: Promise<void> = Promise.resolve();
   try {
-    transport = options.transport?.({
-      accountId,
-      deviceId: replica.deviceId,
-      token: firstToken,
-      getToken: () => tokens.get(),
-      now: options.now,
-    }) ?? new SocketIoTransport({
-      urls: options.urls,
-      token: firstToken,
-      tokens,
-      deviceId: replica.deviceId,
-      now: options.now,
-      onError: reportError,
-      ...(options.requestTimeoutMs === undefined ? {} : { timeoutMs: options.requestTimeoutMs }),
-    });
+    if (transport === undefined) throw new ConvSyncError(ErrorCode.INTERNAL, 'the replica opened without a device id');
     const liveTransport = transport;
-    // The handshake travels while the rest opens; the sync acts on it once the services are ready
-    // (`held`), so nothing is written before the views follow the replica.
-    // With tabs, only the elected one connects (tabs/tab-sync.ts).
-    if (options.autoConnect && tabId === undefined) liveTransport.connect();
     subscriptions.push(startTokenRenewal({ transport: liveTransport, tokens, now: options.now, report: reportError }));
 
     const stored = await replica.getMeta(CLOCK_OFFSET_KEY);
@@ -161,11 +178,11 @@ export async function createConversationEngine(input: ConversationEngineOptions)
       firstPage.attach(started.firstPage);
       return started;
     };
-    if (tabId === undefined) sync = startReplication();
+    if (tabId === undefined || election === undefined) sync = startReplication();
     else {
       tabs = startTabs({
         tabId,
-        name: databaseName,
+        election,
         replica,
         clock,
         transport: liveTransport,
@@ -236,6 +253,8 @@ export async function createConversationEngine(input: ConversationEngineOptions)
     await sync?.cancel().catch(() => undefined);
     transport?.close();
     for (const subscription of subscriptions) subscription.unsubscribe();
+    // Once the tabs run, their cancel closes the election with them.
+    if (tabs === undefined) await election?.close();
     await replica.close().catch(() => undefined);
     throw ConvSyncError.from(error);
   }

@@ -4,7 +4,7 @@
  * process), device-local values (device id, clock offset) as RxDB local documents, which are not
  * collections.
  */
-import { addRxPlugin, createRxDatabase, randomToken, type RxStorage } from 'rxdb';
+import { addRxPlugin, createRxDatabase, randomToken, type RxDatabase, type RxStorage } from 'rxdb';
 import { RxDBLocalDocumentsPlugin } from 'rxdb/plugins/local-documents';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
@@ -30,6 +30,8 @@ export interface ReplicaOptions {
   deviceId?: string;
   /** Share change events between tabs of one browser (RxDB multiInstance). */
   multiInstance?: boolean;
+  /** Called with the device id as soon as it is known, before the collections are open. */
+  onDeviceId?: (deviceId: string) => void;
 }
 
 let memoryStorage: RxStorage<unknown, unknown> | undefined;
@@ -63,6 +65,26 @@ export function databaseNameFor(accountId: string, deviceId?: string): string {
 
 const DEVICE_KEY = 'deviceId';
 
+/** The replica's device id: the stored one, else `preferred` (or a new one) stored now. */
+async function deviceIdOf(
+  getMeta: (key: string) => Promise<unknown>,
+  setMeta: (key: string, value: unknown) => Promise<void>,
+  database: RxDatabase,
+  preferred: string | undefined,
+): Promise<string> {
+  const stored = await getMeta(DEVICE_KEY);
+  if (isDeviceId(stored)) return stored;
+  const fresh = preferred ?? `d${randomToken(12)}`;
+  if (stored !== undefined) {
+    await setMeta(DEVICE_KEY, fresh);
+    return fresh;
+  }
+  // Two tabs opening a new replica at once: the first id stored is the device's, for both.
+  const deviceId = await database.insertLocal(DEVICE_KEY, { value: fresh }).then(() => fresh, async () => getMeta(DEVICE_KEY));
+  if (!isDeviceId(deviceId)) throw new ConvSyncError(ErrorCode.INTERNAL, 'the replica holds no valid device id');
+  return deviceId;
+}
+
 export async function openReplica(options: ReplicaOptions): Promise<Replica> {
   let database;
   try {
@@ -77,15 +99,6 @@ export async function openReplica(options: ReplicaOptions): Promise<Replica> {
     throw new ConvSyncError(ErrorCode.INTERNAL, `cannot open the replica ${options.name}`, { cause: error });
   }
   try {
-    // A replica written by the v0 engine: what its replication kept in RxDB's replication meta
-    // (checkpoints, unpushed edits) becomes checkpoints and dirty marks (upgrade-v0.ts).
-    const upgrade = await upgradeV0(database);
-    const collections = await database.addCollections({
-      conversations: { schema: conversationSchema, migrationStrategies: replicatedMigrations('conversationId', upgrade.dirty.conversations) },
-      conversationGroups: { schema: conversationGroupSchema, migrationStrategies: replicatedMigrations('groupId', upgrade.dirty.conversationGroups) },
-      localExtensions: { schema: localExtensionSchema },
-      outbox: { schema: outboxSchema },
-    });
     const getMeta = async (key: string): Promise<unknown> => {
       const doc = await database.getLocal<{ value: unknown }>(key);
       return doc === null ? undefined : doc.get('value');
@@ -93,26 +106,39 @@ export async function openReplica(options: ReplicaOptions): Promise<Replica> {
     const setMeta = async (key: string, value: unknown): Promise<void> => {
       await database.upsertLocal(key, { value });
     };
-    await upgrade.finish({ conversations: collections.conversations, conversationGroups: collections.conversationGroups });
-    let deviceId = await getMeta(DEVICE_KEY);
-    if (!isDeviceId(deviceId)) {
-      const fresh = options.deviceId ?? `d${randomToken(12)}`;
-      if (deviceId !== undefined) {
-        await setMeta(DEVICE_KEY, fresh);
-        deviceId = fresh;
-      } else {
-        // Two tabs opening a new replica at once: the first id stored is the device's, for both.
-        deviceId = await database.insertLocal(DEVICE_KEY, { value: fresh }).then(() => fresh, async () => getMeta(DEVICE_KEY));
-        if (!isDeviceId(deviceId)) throw new ConvSyncError(ErrorCode.INTERNAL, 'the replica holds no valid device id');
-      }
-    }
+    // The device id lives in the database's local documents, apart from the collections: it is read
+    // (or made) while they open, so a fresh device's connection is not later than it must be.
+    const [opened, identified] = await Promise.allSettled([
+      (async () => {
+        // A replica written by the v0 engine: what its replication kept in RxDB's replication meta
+        // (checkpoints, unpushed edits) becomes checkpoints and dirty marks (upgrade-v0.ts).
+        const upgrade = await upgradeV0(database);
+        const added = await database.addCollections({
+          conversations: { schema: conversationSchema, migrationStrategies: replicatedMigrations('conversationId', upgrade.dirty.conversations) },
+          conversationGroups: { schema: conversationGroupSchema, migrationStrategies: replicatedMigrations('groupId', upgrade.dirty.conversationGroups) },
+          localExtensions: { schema: localExtensionSchema },
+          outbox: { schema: outboxSchema },
+        });
+        await upgrade.finish({ conversations: added.conversations, conversationGroups: added.conversationGroups });
+        return added;
+      })(),
+      deviceIdOf(getMeta, setMeta, database, options.deviceId).then((deviceId) => {
+        options.onDeviceId?.(deviceId);
+        return deviceId;
+      }),
+    ]);
+    // Both settled before the database may close on a failure of either.
+    if (opened.status === 'rejected') throw opened.reason;
+    if (identified.status === 'rejected') throw identified.reason;
+    const collections = opened.value;
+    const deviceId = identified.value;
     return {
       database,
       conversations: collections.conversations as unknown as Replica['conversations'],
       groups: collections.conversationGroups as unknown as Replica['groups'],
       localExtensions: collections.localExtensions as unknown as Replica['localExtensions'],
       outbox: collections.outbox as unknown as Replica['outbox'],
-      deviceId: deviceId as string,
+      deviceId,
       getMeta,
       setMeta,
       close: async () => {

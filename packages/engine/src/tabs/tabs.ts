@@ -8,18 +8,41 @@ import type { EngineClock } from '../clock.js';
 import type { Replica } from '../replica/types.js';
 import type { Sync } from '../replication/sync.js';
 import type { Transport } from '../transport/transport.js';
-import { openTabChannel } from './channel.js';
-import { electLeader } from './leadership.js';
+import { openTabChannel, type TabChannel } from './channel.js';
+import { electLeader, type Leadership } from './leadership.js';
 import { followStamps } from './stamps.js';
 import { startTabSync, type TabSync } from './tab-sync.js';
 
 export { newTabId, tabNodeId } from './node-id.js';
 export type { TabSync } from './tab-sync.js';
 
+/** The tabs' channel and this tab's candidacy: they need only the replica's name. */
+export interface Election {
+  readonly channel: TabChannel;
+  readonly leadership: Leadership;
+  close(): Promise<void>;
+}
+
+/**
+ * Joins the tabs' channel and stands for election. The engine does this before its replica is
+ * open, so that a tab elected at once connects as soon as it knows its device id.
+ */
+export function startElection(options: { name: string; onError: (error: unknown) => void }): Election {
+  const channel = openTabChannel({ name: options.name, onError: options.onError });
+  const leadership = electLeader({ channel, onError: options.onError });
+  return {
+    channel,
+    leadership,
+    async close() {
+      await leadership.close().catch(options.onError);
+      await channel.close().catch(options.onError);
+    },
+  };
+}
+
 export interface TabsOptions {
   tabId: string;
-  /** The replica's database name: the tabs of one replica share a channel. */
-  name: string;
+  election: Election;
   replica: Replica;
   clock: EngineClock;
   transport: Transport;
@@ -36,8 +59,7 @@ export interface Tabs extends TabSync {
 
 export function startTabs(options: TabsOptions): Tabs {
   const { clock, reportError } = options;
-  const channel = openTabChannel({ name: options.name, onError: reportError });
-  const leadership = electLeader({ channel, onError: reportError });
+  const { channel, leadership } = options.election;
   const stamps: Subscription = followStamps(options.replica, clock);
   const sync = startTabSync({
     tabId: options.tabId,

@@ -149,10 +149,14 @@ export class UnreadIndex {
   async #load(): Promise<void> {
     await this.#options.firstPage?.loaded;
     const store = this.#options.snapshots;
-    const snapshot = await store?.get(SNAPSHOT_KEY).catch(() => undefined);
-    const wasOpen = this.#options.trustCleanClose === false || (await store?.get(OPEN_KEY).catch(() => true)) !== false;
-    // Set before any change can happen (replication and calls start after `ready`).
-    await store?.set(OPEN_KEY, true).catch((error: unknown) => this.#options.onError(error));
+    // The reads and the write go out together (a fresh device's start waits on each round trip).
+    const [snapshot, open] = await Promise.all([
+      store?.get(SNAPSHOT_KEY).catch(() => undefined),
+      this.#options.trustCleanClose === false ? true : store?.get(OPEN_KEY).catch(() => true),
+    ]);
+    const wasOpen = open !== false;
+    // Set before any change can happen (replication and calls start after `ready`, which waits on it).
+    const marked = store?.set(OPEN_KEY, true).catch((error: unknown) => this.#options.onError(error));
     if (typeof snapshot === 'object' && snapshot !== null) {
       const { v, checkpoint, rows } = snapshot as { v?: unknown; checkpoint?: unknown; rows?: unknown };
       if (v === SNAPSHOT_VERSION && checkpoint !== undefined && Array.isArray(rows) && rows.every(isRow)) {
@@ -167,10 +171,11 @@ export class UnreadIndex {
             if (!this.#disposed) this.#options.onError(error);
           });
         }
+        await marked;
         return;
       }
     }
-    await this.#readChanges(undefined, false);
+    await Promise.all([marked, this.#readChanges(undefined, false)]);
   }
 
   /** Applies every document changed after `from` (all of them when undefined). */
