@@ -7,7 +7,7 @@ import { Subject, combineLatest, filter, firstValueFrom, timeout } from 'rxjs';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import type { BenchEngine, EngineOptions } from '../lib/convsync.js';
 import { floorSync } from '../lib/floor-client.js';
-import { peerScreen, screenDiff, timeFirstScreen, type ExpectedScreen, type FirstScreenTimes } from '../lib/first-screen.js';
+import { peerScreen, screenDiff, timeFirstScreen, type ExpectedScreen, type FirstScreenTimes, type Until } from '../lib/first-screen.js';
 import { peerReplicate } from '../lib/peer-client.js';
 
 type CreateEngine = (options: EngineOptions) => Promise<BenchEngine>;
@@ -28,6 +28,7 @@ export interface FirstScreenRequest {
   deviceId: string;
   expected: ExpectedScreen;
   timeoutMs: number;
+  until: Until;
 }
 
 export interface PageApi {
@@ -145,6 +146,7 @@ window.convsyncBench = {
       request.expected,
       () => performance.now(),
       request.timeoutMs,
+      request.until,
     );
   },
   async peer(url, expected, ids) {

@@ -18,7 +18,8 @@ import { createEngine, deviceOptions, removeReplica, untilSynced } from './convs
 import { expectedScreen, SCREEN_ROWS, type ExpectedScreen } from './first-screen.js';
 import type { Progress } from './progress.js';
 import { freshStorage } from './rx.js';
-import { ACCOUNT, cachedServer, conversationOf, inParallel, peerOf, pullAll, seedConversations } from './seed.js';
+import { ACCOUNT, cachedSeedFile, conversationOf, inParallel, peerOf, pullAll, seedConversations } from './seed.js';
+import { startServerProcess, type ServerProcess } from './server-process.js';
 import { poll } from './time.js';
 
 /** Part of the cache key: bump when the plan changes. */
@@ -117,7 +118,8 @@ export function checkSeed(plan: SeedPlan, docs: readonly ConversationDoc[]): str
 }
 
 export interface FirstScreenSeed {
-  server: ConvSyncServer;
+  /** The seeded server, in its own process: the devices measured here do not share its heap. */
+  server: ServerProcess;
   docs: ConversationDoc[];
   expected: ExpectedScreen;
 }
@@ -125,9 +127,10 @@ export interface FirstScreenSeed {
 /** The seeded server of N conversations (cached), its documents and the screen they make. */
 export async function firstScreenServer(count: number, progress?: Progress): Promise<FirstScreenSeed> {
   const plan = seedPlan(count);
-  const server = await cachedServer(`${SEED_KEY}-${count}`, (fresh) => seed(fresh, plan, progress));
+  const path = await cachedSeedFile(`${SEED_KEY}-${count}`, (fresh) => seed(fresh, plan, progress));
+  const server = await startServerProcess({ database: path });
   try {
-    const docs = await pullAll(server);
+    const docs = await server.pullAll();
     const wrong = checkSeed(plan, docs);
     if (wrong !== null) throw new Error(`the cached first-screen seed of ${count} is not the plan (${wrong}); delete it and rerun`);
     return { server, docs, expected: expectedScreen(docs) };

@@ -1,40 +1,46 @@
 /**
  * The peer: RxDB's own `replication-websocket` plugin with its defaults. The server side is an
- * RxDB database (memory storage) holding the same documents, served by `startWebsocketServer`; a
- * fresh device replicates with `replicateWithWebsocketServer` until the initial replication is done.
+ * RxDB database (memory storage) holding the same documents, served by `startWebsocketServer`
+ * (lib/peer-master.ts); a fresh device replicates with `replicateWithWebsocketServer` until the initial
+ * replication is done.
  */
-import type { AddressInfo } from 'node:net';
 import type { ConversationDoc } from '@convsync/protocol';
-import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
-import { startWebsocketServer } from 'rxdb/plugins/replication-websocket';
+import { startChild } from './ipc.js';
 import { peerReplicate } from './peer-client.js';
+import { openPeerMaster } from './peer-master.js';
 import type { DeviceStorage } from './rx.js';
-import { openConversationDatabase, type BenchDatabase } from './rx-schema.js';
+import type { BenchDatabase } from './rx-schema.js';
 
 export interface PeerServer {
   url: string;
   close(): Promise<void>;
 }
 
-export async function startPeerServer(docs: readonly ConversationDoc[]): Promise<PeerServer> {
-  const master = await openConversationDatabase(getRxStorageMemory(), 'peermaster');
-  for (let i = 0; i < docs.length; i += 5000) {
-    const result = await master.conversations.bulkInsert(docs.slice(i, i + 5000));
-    if (result.error.length > 0) throw new Error(`peer master bulkInsert: ${result.error.length} errors`);
+/**
+ * The peer's server. `'child'`: in its own process, as ConvSync's is in the first-screen
+ * benchmark (a device measured here then shares no heap or collector with it); `'here'`: in the
+ * benchmark's process, as the fresh-sync benchmark runs all three systems' servers.
+ */
+export async function startPeerServer(docs: readonly ConversationDoc[], where: 'child' | 'here' = 'child'): Promise<PeerServer> {
+  if (where === 'here') {
+    const master = await openPeerMaster();
+    try {
+      await master.insert(docs);
+      return { url: await master.listen(), close: () => master.close() };
+    } catch (error) {
+      await master.close();
+      throw error;
+    }
   }
-  const server = startWebsocketServer({ database: master.db, port: 0, host: '127.0.0.1' });
-  await new Promise<void>((resolve, reject) => {
-    server.server.once('listening', resolve);
-    server.server.once('error', reject);
-  });
-  const { port } = server.server.address() as AddressInfo;
-  return {
-    url: `ws://127.0.0.1:${port}`,
-    async close() {
-      await server.close();
-      await master.db.close();
-    },
-  };
+  const child = await startChild('./peer-child.ts', null);
+  try {
+    for (let i = 0; i < docs.length; i += 5000) await child.call('insert', docs.slice(i, i + 5000));
+    const url = await child.call<string>('listen');
+    return { url, close: () => child.stop() };
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
 }
 
 /** A fresh device replicates from the peer server; resolves once the initial replication is done. */

@@ -64,19 +64,7 @@ export async function seededServer(count: number, progress?: Progress, options: 
  * reused by later runs (the key carries a version: change it when the seed changes).
  */
 export async function cachedServer(key: string, seed: (server: ConvSyncServer) => Promise<void>, options: { writable?: boolean } = {}): Promise<ConvSyncServer> {
-  mkdirSync(CACHE_DIR, { recursive: true });
-  const path = join(CACHE_DIR, `${key}.sqlite`);
-  const marker = `${path}.done`;
-  if (!existsSync(marker)) {
-    for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
-    const server = await startServer({ database: path });
-    try {
-      await seed(server);
-    } finally {
-      await server.close();
-    }
-    writeFileSync(marker, new Date().toISOString());
-  }
+  const path = await cachedSeedFile(key, seed);
   if (options.writable !== true) return startServer({ database: path });
   const dir = mkdtempSync(join(tmpdir(), 'convsync-bench-copy-'));
   const copy = join(dir, 'seed.sqlite');
@@ -93,6 +81,27 @@ export async function cachedServer(key: string, seed: (server: ConvSyncServer) =
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The SQLite file `key` in the temp folder, made once by `seed` on a fresh in-process server and
+ * reused by later runs; a server of any process may then open it.
+ */
+export async function cachedSeedFile(key: string, seed: (server: ConvSyncServer) => Promise<void>): Promise<string> {
+  mkdirSync(CACHE_DIR, { recursive: true });
+  const path = join(CACHE_DIR, `${key}.sqlite`);
+  const marker = `${path}.done`;
+  if (!existsSync(marker)) {
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
+    const server = await startServer({ database: path });
+    try {
+      await seed(server);
+    } finally {
+      await server.close();
+    }
+    writeFileSync(marker, new Date().toISOString());
+  }
+  return path;
 }
 
 /** Every conversation of `ACCOUNT`, exactly as the server serves it (pulled in-process). */

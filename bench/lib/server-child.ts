@@ -5,7 +5,7 @@
 import { startServer, type SendMessageInput, type ServerOptions } from '@convsync/server';
 import type { TeamInput } from '@convsync/server';
 import { serveParent } from './ipc.js';
-import { inParallel } from './seed.js';
+import { inParallel, pullAll } from './seed.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as ServerOptions;
 const server = await startServer(options);
@@ -19,6 +19,8 @@ serveParent({
   seedP2P: async (to: string, count: number, from = 0) => {
     await inParallel(count, 32, (i) => server.sendMessage({ from: `peer${String(from + i).padStart(6, '0')}`, conversationType: 1, targetId: to, text: `hello ${i}` }));
   },
+  /** Every conversation of the benchmark account, as the server serves them. */
+  pullAll: () => pullAll(server),
   gc: () => {
     gc?.();
     gc?.();

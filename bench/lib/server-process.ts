@@ -1,5 +1,5 @@
 /** The parent's handle on a server child process (lib/server-child.ts). */
-import type { ConversationType, Message } from '@convsync/protocol';
+import type { ConversationDoc, ConversationType, Message } from '@convsync/protocol';
 import type { ServerOptions, TeamInput } from '@convsync/server';
 import { rssOf, startChild, type Child } from './ipc.js';
 
@@ -10,6 +10,8 @@ export interface ServerProcess {
   sendMessage(input: { from: string; conversationType: ConversationType; targetId: string; text: string }): Promise<Message>;
   createTeam(team: TeamInput): Promise<void>;
   seedP2P(to: string, count: number, from?: number): Promise<void>;
+  /** Every conversation of the benchmark account (lib/seed.ts `ACCOUNT`), as the server serves them. */
+  pullAll(): Promise<ConversationDoc[]>;
   /** Runs the collector twice in the server (it runs with --expose-gc). */
   gc(): Promise<void>;
   /** The server's resident set size in bytes (/proc/<pid>/status). */
@@ -27,6 +29,7 @@ export async function startServerProcess(options: ServerOptions = {}): Promise<S
     sendMessage: (input) => child.call('sendMessage', input),
     createTeam: (team) => child.call('createTeam', team),
     seedP2P: (to, count, from = 0) => child.call('seedP2P', to, count, from),
+    pullAll: () => child.call('pullAll'),
     gc: () => child.call('gc'),
     rss: () => rssOf(child.pid),
     close: () => child.stop(),

@@ -75,7 +75,7 @@ export default defineScenario<Row>({
       const docs: ConversationDoc[] = await pullAll(server);
       if (docs.length !== size) throw new Error(`seeded ${size} conversations but the server serves ${docs.length}`);
       const floor = await startFloorServer(docs);
-      const peer = await startPeerServer(docs);
+      const peer = await startPeerServer(docs, 'here');
       try {
         for (const kind of STORAGE_KINDS) {
           const runs = plan.runs(size);
