@@ -37,20 +37,42 @@ function recording(inner: Transport, requests: string[]): Transport {
   });
 }
 
-describe('a sync that is held', () => {
-  it('does not store, push or report anything on an online connection until released (it only asks for a fresh replica\'s first page), then syncs a macrotask later', async () => {
-    const live = await seeded(5);
-    const token = await live.issueToken('alice');
-    const replica: Replica = await openReplica({ name: uniqueName('held'), storage: 'memory' });
-    const requests: string[] = [];
-    const inner: Transport = new InMemoryTransport({ open: (): Promise<SessionEndpoint> => live.connectInProcess(token, { deviceId: replica.deviceId }) });
-    const transport = recording(inner, requests);
-    const sync: Sync = startSync({ replica, transport, clock: new EngineClock({ deviceId: replica.deviceId }), reportError: () => undefined, held: true });
-    cleanups.push(async () => {
+interface HeldDevice {
+  replica: Replica;
+  /** The transport under the recording one (its state is the connection's). */
+  inner: Transport;
+  transport: Transport;
+  sync: Sync;
+  close(): Promise<void>;
+}
+
+/** A device of alice on `live`: its replica `name`, a recording transport, a held sync. */
+async function heldDevice(live: ConvSyncServer, name: string, requests: string[], reportError: (error: unknown) => void = () => undefined): Promise<HeldDevice> {
+  const token = await live.issueToken('alice');
+  const replica: Replica = await openReplica({ name, storage: 'memory' });
+  const inner: Transport = new InMemoryTransport({ open: (): Promise<SessionEndpoint> => live.connectInProcess(token, { deviceId: replica.deviceId }) });
+  const transport = recording(inner, requests);
+  const sync: Sync = startSync({ replica, transport, clock: new EngineClock({ deviceId: replica.deviceId }), reportError, held: true });
+  return {
+    replica,
+    inner,
+    transport,
+    sync,
+    async close() {
       await sync.cancel();
       transport.close();
       await replica.close();
-    });
+    },
+  };
+}
+
+describe('a sync that is held', () => {
+  it('does not store, push or report anything on an online connection until released (it only asks for a fresh replica\'s first page), then syncs a macrotask later', async () => {
+    const live = await seeded(5);
+    const requests: string[] = [];
+    const device = await heldDevice(live, uniqueName('held'), requests);
+    cleanups.push(() => device.close());
+    const { replica, inner, transport, sync } = device;
     const states: string[] = [];
     sync.syncState$.subscribe((state) => states.push(state));
     let started = 0;
@@ -83,18 +105,11 @@ describe('a sync that is held', () => {
 
   it('a first page asked for on a connection that goes away is dropped: the next connection asks again, and the sync completes', async () => {
     const live = await seeded(5);
-    const token = await live.issueToken('alice');
-    const replica: Replica = await openReplica({ name: uniqueName('held-drop'), storage: 'memory' });
     const requests: string[] = [];
-    const inner: Transport = new InMemoryTransport({ open: (): Promise<SessionEndpoint> => live.connectInProcess(token, { deviceId: replica.deviceId }) });
-    const transport = recording(inner, requests);
     const errors: unknown[] = [];
-    const sync: Sync = startSync({ replica, transport, clock: new EngineClock({ deviceId: replica.deviceId }), reportError: (error) => errors.push(error), held: true });
-    cleanups.push(async () => {
-      await sync.cancel();
-      transport.close();
-      await replica.close();
-    });
+    const device = await heldDevice(live, uniqueName('held-drop'), requests, (error) => errors.push(error));
+    cleanups.push(() => device.close());
+    const { replica, inner, transport, sync } = device;
     const online = (): Promise<unknown> => firstValueFrom(inner.state$.pipe(filter((state) => state.status === 'online')));
     transport.connect();
     await online();
@@ -115,29 +130,16 @@ describe('a sync that is held', () => {
 
   it('a replica that has synced before asks for no first page when its connection comes up', async () => {
     const live = await seeded(3);
-    const token = await live.issueToken('alice');
     const name = uniqueName('held-again');
-    const open = async (requests: string[]): Promise<{ replica: Replica; sync: Sync; transport: Transport }> => {
-      const replica = await openReplica({ name, storage: 'memory' });
-      const inner: Transport = new InMemoryTransport({ open: (): Promise<SessionEndpoint> => live.connectInProcess(token, { deviceId: replica.deviceId }) });
-      const transport = recording(inner, requests);
-      const sync = startSync({ replica, transport, clock: new EngineClock({ deviceId: replica.deviceId }), reportError: () => undefined, held: true });
-      return { replica, sync, transport };
-    };
-    const close = async (device: { replica: Replica; sync: Sync; transport: Transport }): Promise<void> => {
-      await device.sync.cancel();
-      device.transport.close();
-      await device.replica.close();
-    };
-    const first = await open([]);
+    const first = await heldDevice(live, name, []);
     first.transport.connect();
     first.sync.release();
     await first.sync.awaitInSync();
-    await close(first);
+    await first.close();
 
     const requests: string[] = [];
-    const again = await open(requests);
-    cleanups.push(() => close(again));
+    const again = await heldDevice(live, name, requests);
+    cleanups.push(() => again.close());
     again.transport.connect();
     again.sync.release();
     await again.sync.awaitInSync();
