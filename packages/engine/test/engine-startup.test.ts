@@ -128,6 +128,41 @@ describe('a sync that is held', () => {
     expect(errors).toEqual([]);
   });
 
+  it('shows a fresh replica\'s first page as it arrives, storing nothing; calls wait for its store until the connection goes, and it is stored after release', async () => {
+    const live = await seeded(5);
+    const device = await heldDevice(live, uniqueName('held-shown'), []);
+    cleanups.push(() => device.close());
+    const { replica, transport, sync } = device;
+    const page = sync.firstPage;
+    if (page === undefined) throw new Error('a sync has a first page');
+    transport.connect();
+    await waitUntil(() => page.shown !== null);
+    expect(page.shown?.size).toBe(5);
+    expect(page.active).toBe(true);
+    expect(await replica.conversations.count().exec()).toBe(0);
+
+    const settled = page.settled();
+    if (settled === undefined) throw new Error('calls wait while the shown page is unstored');
+    let released = false;
+    void settled.then(() => {
+      released = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(released).toBe(false);
+    // Without the connection the store would wait for another answer: calls go on meanwhile.
+    transport.disconnect();
+    await settled;
+    expect(page.settled()).toBeUndefined();
+    expect(page.shown?.size).toBe(5);
+
+    transport.connect();
+    sync.release();
+    await sync.awaitInSync();
+    expect(page.shown).toBeNull();
+    expect(page.settled()).toBeUndefined();
+    expect(await replica.conversations.count().exec()).toBe(5);
+  });
+
   it('a replica that has synced before asks for no first page when its connection comes up', async () => {
     const live = await seeded(3);
     const name = uniqueName('held-again');

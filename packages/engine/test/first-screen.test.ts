@@ -6,6 +6,9 @@
  * checkpoint without a second page and with the right totals.
  */
 import { indexedDB, IDBKeyRange } from 'fake-indexeddb';
+import type { RxStorage } from 'rxdb';
+import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
+import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConversationType } from '@convsync/protocol';
 import { startServer, type ConvSyncServer } from '@convsync/server';
@@ -22,13 +25,13 @@ const conversationOf = (i: number): string => `${ACCOUNT}|${ConversationType.P2P
 let counter = 0;
 
 /** A device of alice on the in-process server; counts the first-page requests it sends. */
-async function device(server: ConvSyncServer, storage: StorageKind, reopen?: { name: string; deviceId: string }, options: { olderServer?: boolean; multiInstance?: boolean } = {}) {
+async function device(server: ConvSyncServer, storage: StorageKind, reopen?: { name: string; deviceId: string }, options: { olderServer?: boolean; multiInstance?: boolean; rxStorage?: RxStorage<unknown, unknown> } = {}) {
   let rankPulls = 0;
   const token = await server.issueToken(ACCOUNT);
   const engine = await createConversationEngine({
     url: 'http://in-process.invalid',
     token,
-    storage,
+    storage: options.rxStorage ?? storage,
     databaseName: reopen?.name ?? `first-screen-${storage}-${process.pid}-${++counter}-${Date.now()}`,
     ...(reopen === undefined ? {} : { deviceId: reopen.deviceId }),
     ...(storage === 'dexie' ? { indexedDB, IDBKeyRange } : {}),
@@ -60,6 +63,38 @@ function latest<T>(source: { subscribe: (next: (value: T) => void) => { unsubscr
 }
 
 const ids = (list: readonly { conversationId: string }[]): string[] => list.map((c) => c.conversationId);
+
+/**
+ * The storage of `kind` with the conversations' writes held at a gate until `open()`: the first
+ * page's store waits there, so a test sees what is shown before it lands.
+ */
+function gatedStorage(kind: StorageKind): { storage: RxStorage<unknown, unknown>; open: () => void; opened: () => boolean } {
+  const dexieSettings: Record<string, unknown> = { indexedDB, IDBKeyRange };
+  const base = (kind === 'dexie' ? getRxStorageDexie(dexieSettings) : getRxStorageMemory()) as RxStorage<unknown, unknown>;
+  let open = (): void => undefined;
+  let opened = false;
+  const gate = new Promise<void>((resolve) => {
+    open = () => {
+      opened = true;
+      resolve();
+    };
+  });
+  const storage: RxStorage<unknown, unknown> = {
+    name: base.name,
+    rxdbVersion: base.rxdbVersion,
+    async createStorageInstance(params) {
+      const instance = await base.createStorageInstance(params);
+      if (params.collectionName !== 'conversations') return instance;
+      const bulkWrite = instance.bulkWrite.bind(instance);
+      instance.bulkWrite = async (rows, context) => {
+        await gate;
+        return bulkWrite(rows, context);
+      };
+      return instance;
+    },
+  };
+  return { storage, open, opened: () => opened };
+}
 
 describe.each<StorageKind>(['memory', 'dexie'])('the first screen (%s)', (storage) => {
   let server: ConvSyncServer;
@@ -127,6 +162,46 @@ describe.each<StorageKind>(['memory', 'dexie'])('the first screen (%s)', (storag
       expect(rankPulls()).toBe(1);
     } finally {
       progress.stop();
+      totals.stop();
+      unmuted.stop();
+      await engine.close();
+    }
+  }, 120_000);
+
+  it('shows the first page and its totals as the answer arrives, before its store lands; a call made meanwhile waits for the store and answers from it', async () => {
+    const gated = gatedStorage(storage);
+    const { engine, rankPulls } = await device(server, storage, undefined, { rxStorage: gated.storage });
+    const cs = engine.conversationService;
+    const created: string[] = [];
+    cs.on('onConversationCreated', (conversation) => created.push(conversation.conversationId));
+    const totals = latest<number>(cs.totalUnreadCount$);
+    const unmuted = latest<number>(cs.unreadCountByFilter$({ ignoreMuted: true }));
+    try {
+      const first = await waitFor(cs.conversationList$(), (list) => list.length >= 50, 30_000);
+      expect(gated.opened()).toBe(false);
+      expect(ids(first.slice(0, 50))).toEqual(expected.top);
+      expect(totals.last).toBe(expected.total);
+      expect(unmuted.last).toBe(expected.unmuted);
+      // Events say what the replica holds: nothing yet.
+      expect(created).toEqual([]);
+
+      let answered: string[] | undefined;
+      const asked = cs.getConversationList(0, 50).then((result) => {
+        answered = ids(result.conversationList);
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(answered).toBeUndefined();
+      gated.open();
+      await asked;
+      expect(answered).toEqual(expected.top);
+      await waitFor(engine.syncState$, (s) => s === 'synced', 60_000);
+      expect(created).toEqual(expect.arrayContaining(expected.top));
+      // Shown once, the totals never moved: the store and the switch to the local index count nothing twice.
+      expect(totals.seen.slice(totals.seen.indexOf(expected.total))).toEqual([expected.total]);
+      expect(unmuted.seen.slice(unmuted.seen.indexOf(expected.unmuted))).toEqual([expected.unmuted]);
+      expect(rankPulls()).toBe(1);
+    } finally {
+      gated.open();
       totals.stop();
       unmuted.stop();
       await engine.close();

@@ -6,11 +6,12 @@
  * from its replica (its totals are complete once the leader's catch-up is in).
  */
 import { EMPTY, Subject, BehaviorSubject, merge, switchMap, type Observable } from 'rxjs';
+import type { ConversationDoc } from '@convsync/protocol';
 import type { NormalFilter } from '../views/filter.js';
 import type { FirstPage, Share, SyncProgress } from './first-page.js';
 
 /** What the unread index needs of a first page. */
-export type FirstPageView = Pick<FirstPage, 'active' | 'switched$' | 'changed' | 'count' | 'loaded'>;
+export type FirstPageView = Pick<FirstPage, 'active' | 'switched$' | 'changed' | 'count' | 'loaded' | 'shown' | 'shownChanged$' | 'settled'>;
 
 export class FirstPageRelay implements FirstPageView {
   readonly #current = new BehaviorSubject<FirstPage | undefined>(undefined);
@@ -21,6 +22,10 @@ export class FirstPageRelay implements FirstPageView {
     this.#current.pipe(switchMap((page) => page?.switched$ ?? EMPTY)),
   );
   readonly progress$: Observable<SyncProgress> = this.#current.pipe(switchMap((page) => page?.progress$ ?? EMPTY));
+  readonly shownChanged$: Observable<void> = merge(
+    this.#attached,
+    this.#current.pipe(switchMap((page) => page?.shownChanged$ ?? EMPTY)),
+  );
 
   /** Follows the page of a sync that just started (a new leader's, with tabs). */
   attach(page: FirstPage | undefined): void {
@@ -31,6 +36,14 @@ export class FirstPageRelay implements FirstPageView {
 
   get loaded(): Promise<void> {
     return this.#current.value?.loaded ?? Promise.resolve();
+  }
+
+  get shown(): ReadonlyMap<string, ConversationDoc> | null {
+    return this.#current.value?.shown ?? null;
+  }
+
+  settled(): Promise<void> | undefined {
+    return this.#current.value?.settled();
   }
 
   get active(): boolean {

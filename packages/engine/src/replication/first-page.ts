@@ -21,6 +21,13 @@
  *
  * The state (P, the cells, the changed conversations' states at P) is kept in the replica, so a
  * restart mid-catch-up resumes from its checkpoint with the right totals and no second page.
+ *
+ * Shown as it arrives: the page is asked for as the connection comes up, often before the engine
+ * is handed out (`prefetch`), and its documents and totals are shown from that moment (`shown`),
+ * ahead of their store — the write of a page is a good part of a fresh device's first screen in a
+ * browser. Until the store lands, a page document not yet stored counts as its page state, and
+ * the services' calls wait for the store (`settled`), so no call reads a replica that lacks what
+ * the list shows. The wait is local only: a connection that goes away before the store releases it.
  */
 import {
   ConvSyncError,
@@ -106,6 +113,15 @@ export class FirstPage {
   #done = false;
   /** The page asked for as this connection came up (see `prefetch`). */
   #prefetched: Promise<PullAnswer | undefined> | undefined;
+  /** The answer whose state was taken as it arrived (see `#show`); its store does not take it again. */
+  #shownAnswer: PullAnswer | undefined;
+  /** The page's documents shown ahead of their store, by id; null once stored (or none shown). */
+  #unstored: Map<string, ConversationDoc> | null = null;
+  /** Service calls wait on it while a shown page's store is due (see `settled`). */
+  #storeDue: { promise: Promise<void>; resolve: () => void } | null = null;
+  /** The page's store is under way (local: a connection going away does not stop it). */
+  #storing = false;
+  readonly #shownChanged = new Subject<void>();
   readonly loaded: Promise<void>;
 
   constructor(replica: Replica, reportError: (error: unknown) => void, loadCheckpoint: () => Promise<Checkpoint | null>) {
@@ -163,10 +179,82 @@ export class FirstPage {
     // Unused (a reconnect, or a replica that is not fresh) it is dropped, and its failure with it.
     prefetched.catch(() => undefined);
     this.#prefetched = prefetched;
+    // Shown as it arrives, unless the connection went (or the page was stored) meanwhile.
+    prefetched.then((page) => {
+      if (page !== undefined && this.#prefetched === prefetched && !this.#done) this.#show(page);
+    }, () => undefined);
   }
 
   dropPrefetch(): void {
     this.#prefetched = undefined;
+    // Unless it is under way, the store would wait for another answer now: calls go on with the
+    // replica as it is.
+    if (!this.#storing) this.#releaseCalls();
+  }
+
+  /**
+   * The page's documents shown ahead of their store (the list merges them under what the replica
+   * holds), or null. Changes are announced on `shownChanged$`.
+   */
+  get shown(): ReadonlyMap<string, ConversationDoc> | null {
+    return this.#unstored;
+  }
+
+  get shownChanged$(): Observable<void> {
+    return this.#shownChanged.asObservable();
+  }
+
+  /** While a shown page's store is due: resolves once it landed (or will not come without the network). */
+  settled(): Promise<void> | undefined {
+    return this.#storeDue?.promise;
+  }
+
+  /** The state of an answer with totals, or null (an older server's answer has none). */
+  #stateOf(page: PullAnswer): StoredState | null {
+    const unread = (page as { unread?: UnreadTotals }).unread;
+    if (page.collection !== 'conversations' || unread === undefined) return null;
+    return {
+      v: STATE_VERSION,
+      seq: page.checkpoint.seq,
+      hasMore: page.hasMore,
+      cells: unread.cells,
+      bases: (page.documents as ConversationDoc[]).map((doc) => [doc.conversationId, factsOf(doc)]),
+      unknown: [],
+    };
+  }
+
+  /** Takes an arrived page's totals and shows its documents before the replicator stores them. */
+  #show(page: PullAnswer): void {
+    const state = this.#stateOf(page);
+    if (state === null) return;
+    this.#shownAnswer = page;
+    const unstored = new Map<string, ConversationDoc>();
+    for (const doc of page.documents as ConversationDoc[]) if (!doc._deleted) unstored.set(doc.conversationId, doc);
+    this.#unstored = unstored;
+    if (this.#storeDue === null) {
+      let resolve = (): void => undefined;
+      const promise = new Promise<void>((done) => {
+        resolve = done;
+      });
+      this.#storeDue = { promise, resolve };
+    }
+    this.#take(state);
+    this.#progress.next({ pulled: 0, total: state.seq });
+    this.#shownChanged.next();
+  }
+
+  #releaseCalls(): void {
+    this.#storeDue?.resolve();
+    this.#storeDue = null;
+  }
+
+  /** The shown documents are in the replica (or another page replaces them): the list reads them there. */
+  #stored(): void {
+    if (this.#unstored !== null) {
+      this.#unstored = null;
+      this.#shownChanged.next();
+    }
+    this.#releaseCalls();
   }
 
   /**
@@ -178,23 +266,22 @@ export class FirstPage {
     const prefetched = this.#prefetched;
     this.#prefetched = undefined;
     const page = (await prefetched) ?? await requestPage(transport);
-    const unread = (page as { unread?: UnreadTotals }).unread;
     this.#done = true;
-    if (page.collection !== 'conversations' || unread === undefined) return;
-    const documents = page.documents as ConversationDoc[];
-    const state: StoredState = {
-      v: STATE_VERSION,
-      seq: page.checkpoint.seq,
-      hasMore: page.hasMore,
-      cells: unread.cells,
-      bases: documents.map((doc) => [doc.conversationId, factsOf(doc)]),
-      unknown: [],
-    };
-    // Taken before the documents are stored, so the list and the totals never disagree.
-    this.#take(state);
-    this.#progress.next({ pulled: 0, total: state.seq });
+    if (this.#stateOf(page) === null) return;
+    // Taken and shown before the documents are stored, so the list and the totals never disagree
+    // (a page shown as it arrived was taken then, and changes counted since are kept).
+    if (page !== this.#shownAnswer) this.#show(page);
+    this.#shownAnswer = undefined;
     this.#save();
-    await store(documents);
+    this.#storing = true;
+    try {
+      await store(page.documents as ConversationDoc[]);
+      this.#stored();
+    } finally {
+      this.#storing = false;
+      // A failed store is tried again by the next pull: calls do not wait for that.
+      this.#releaseCalls();
+    }
   }
 
   /**
@@ -245,7 +332,15 @@ export class FirstPage {
     let sum = filter === null
       ? unreadOfCells(state.cells)
       : unreadOfCells(state.cells, filter);
-    for (const [id, base] of this.#bases) sum += shareOf(now(id) ?? null, filter) - shareOf(base, filter);
+    // A shown document not stored yet is as the page has it.
+    const unstored = this.#unstored;
+    const current = (id: string): Share => {
+      const stored = now(id);
+      if (stored !== undefined) return stored;
+      const shown = unstored?.get(id);
+      return shown === undefined ? null : factsOf(shown);
+    };
+    for (const [id, base] of this.#bases) sum += shareOf(current(id), filter) - shareOf(base, filter);
     return Math.max(0, sum);
   }
 
@@ -262,6 +357,8 @@ export class FirstPage {
   }
 
   dispose(): void {
+    this.#releaseCalls();
+    this.#shownChanged.complete();
     this.#switched.complete();
     this.#progress.complete();
   }

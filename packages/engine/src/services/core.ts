@@ -21,6 +21,11 @@ export interface ServiceCore {
   readonly ready: Promise<void>;
   /** True once the services were disposed (the engine closed): calls reject with 192005. */
   readonly closed: () => boolean;
+  /**
+   * While a fresh device's first page is shown but not yet stored: resolves once it is (calls wait
+   * for it, so none reads a replica that lacks what the list shows; replication/first-page.ts).
+   */
+  readonly settled?: () => Promise<void> | undefined;
 }
 
 /** A replica document as the app sees it, with its device-local join. */
@@ -37,13 +42,18 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
 
 /**
  * Runs a call: a synchronous throw (argument validation) becomes a rejection like any other, and
- * anything that is not a ConvSyncError is normalised to one.
+ * anything that is not a ConvSyncError is normalised to one. While a fresh device's first page is
+ * shown but not yet stored, the call runs once it is (`settled`: a local write, never the network).
  */
-export function call<T>(core: Pick<ServiceCore, 'closed'>, task: () => Promise<T>): Promise<T> {
-  if (core.closed()) return Promise.reject(new ConvSyncError(ErrorCode.CLOSED, 'the engine was closed'));
-  try {
-    return task().catch((error: unknown) => Promise.reject(ConvSyncError.from(error)));
-  } catch (error) {
-    return Promise.reject(ConvSyncError.from(error));
-  }
+export function call<T>(core: Pick<ServiceCore, 'closed' | 'settled'>, task: () => Promise<T>): Promise<T> {
+  const settling = core.settled?.();
+  const run = (): Promise<T> => {
+    if (core.closed()) return Promise.reject(new ConvSyncError(ErrorCode.CLOSED, 'the engine was closed'));
+    try {
+      return task().catch((error: unknown) => Promise.reject(ConvSyncError.from(error)));
+    } catch (error) {
+      return Promise.reject(ConvSyncError.from(error));
+    }
+  };
+  return settling === undefined ? run() : settling.then(run);
 }

@@ -97,7 +97,13 @@ export function createServices(ctx: EngineContext, sync: SyncEvents, options: Se
     ...(options.firstPage === undefined ? {} : { firstPage: options.firstPage }),
   });
   const local = new LocalState(ctx.replica, ctx.accountId);
-  const mirror = new ConversationMirror({ collection: ctx.replica.conversations, index, onError });
+  const mirror = new ConversationMirror({
+    collection: ctx.replica.conversations,
+    index,
+    onError,
+    ...(options.firstPage === undefined ? {} : { page: options.firstPage }),
+  });
+  const firstPage = options.firstPage;
   const core: ServiceCore = {
     ctx,
     index,
@@ -108,6 +114,7 @@ export function createServices(ctx: EngineContext, sync: SyncEvents, options: Se
     messageEvents: new Emitter<MessageListeners>({ names: MESSAGE_EVENTS, onError }),
     ready: Promise.all([index.ready, local.ready]).then(() => undefined),
     closed: () => disposed,
+    settled: () => firstPage?.settled(),
   };
   const subscriptions: Subscription[] = [
     startChangeEvents(core),

@@ -18,12 +18,21 @@
  * change), so the held documents up to `through` are exactly the top of the list. Every change is
  * applied at once and kept by revision height (`_rev`), so nothing older overwrites something newer
  * whichever of the reads and the events lands first.
+ *
+ * A fresh device's first page is shown as it arrives, ahead of its store (replication/first-page.ts):
+ * its documents are listed under every id the mirror does not hold, until the store brings them.
  */
 import { BehaviorSubject, filter, type Observable, type Subscription } from 'rxjs';
 import type { RxChangeEventBulk, RxDocumentData } from 'rxdb';
 import type { ConversationDoc } from '@convsync/protocol';
 import type { ConversationCollection } from '../replica/types.js';
 import type { UnreadIndex } from './unread-index.js';
+
+/** The first page's documents shown ahead of their store (replication/first-page.ts). */
+export interface ShownPage {
+  readonly shown: ReadonlyMap<string, ConversationDoc> | null;
+  readonly shownChanged$: Observable<void>;
+}
 
 /** How many conversations the first read takes: what a screen shows, with room to scroll. */
 export const TOP_PAGE = 100;
@@ -72,6 +81,7 @@ export class ConversationMirror {
   readonly #collection: ConversationCollection;
   readonly #index: UnreadIndex;
   readonly #onError: (error: unknown) => void;
+  readonly #page: ShownPage | undefined;
   readonly #held = new Map<string, Held>();
   /** Ids looked up by `include` and found absent (a later change may still bring them). */
   readonly #absent = new Set<string>();
@@ -84,10 +94,11 @@ export class ConversationMirror {
   #published = false;
   #disposed = false;
 
-  constructor(options: { collection: ConversationCollection; index: UnreadIndex; onError: (error: unknown) => void }) {
+  constructor(options: { collection: ConversationCollection; index: UnreadIndex; onError: (error: unknown) => void; page?: ShownPage }) {
     this.#collection = options.collection;
     this.#index = options.index;
     this.#onError = options.onError;
+    this.#page = options.page;
   }
 
   /**
@@ -136,6 +147,13 @@ export class ConversationMirror {
     this.#subscription = this.#collection.eventBulks$.subscribe((bulk: RxChangeEventBulk<ConversationDoc>) => {
       if (this.#apply(bulk.events.map((e) => e.documentData)) && this.#published) this.#publish();
     });
+    const page = this.#page;
+    if (page !== undefined) {
+      this.#subscription.add(page.shownChanged$.subscribe(() => {
+        this.#sorted = null;
+        if (this.#published) this.#publish();
+      }));
+    }
     this.#load().catch((error: unknown) => this.#report(error));
   }
 
@@ -203,6 +221,8 @@ export class ConversationMirror {
     if (this.#sorted === null) {
       const docs: ConversationDoc[] = [];
       for (const held of this.#held.values()) if (held.doc !== null) docs.push(held.doc);
+      const shown = this.#page?.shown ?? null;
+      if (shown !== null) for (const [id, doc] of shown) if (!this.#held.has(id)) docs.push(doc);
       this.#sorted = docs.sort(byRank);
     }
     this.#view.next({ docs: this.#sorted, through: this.#through });
