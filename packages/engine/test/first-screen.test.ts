@@ -16,7 +16,7 @@ import { createConversationEngine, type SyncProgress } from '../src/index.js';
 import { InMemoryTransport } from '../src/transport/in-memory.js';
 import type { Transport } from '../src/transport/transport.js';
 import type { StorageKind } from './integration.helpers.js';
-import { waitFor } from './services.helpers.js';
+import { eventually, waitFor } from './services.helpers.js';
 
 const ACCOUNT = 'alice';
 const CONVERSATIONS = 3000;
@@ -27,6 +27,7 @@ let counter = 0;
 /** A device of alice on the in-process server; counts the first-page requests it sends. */
 async function device(server: ConvSyncServer, storage: StorageKind, reopen?: { name: string; deviceId: string }, options: { olderServer?: boolean; multiInstance?: boolean; rxStorage?: RxStorage<unknown, unknown> } = {}) {
   let rankPulls = 0;
+  let logPulls = 0;
   const token = await server.issueToken(ACCOUNT);
   const engine = await createConversationEngine({
     url: 'http://in-process.invalid',
@@ -39,7 +40,8 @@ async function device(server: ConvSyncServer, storage: StorageKind, reopen?: { n
     transport: ({ deviceId }): Transport => {
       const transport = new InMemoryTransport({ open: () => server.connectInProcess(token, { deviceId }), retryMs: 50 });
       const request = transport.request.bind(transport);
-      transport.request = ((event: string, payload: { order?: string }) => {
+      transport.request = ((event: string, payload: { order?: string; collection?: string }) => {
+        if (event === 'sync:pull' && payload.collection === 'conversations' && payload.order !== 'rank') logPulls++;
         if (event === 'sync:pull' && payload.order === 'rank') {
           rankPulls++;
           // A server that predates `order` drops the field and answers the log's first page.
@@ -53,7 +55,7 @@ async function device(server: ConvSyncServer, storage: StorageKind, reopen?: { n
       return transport;
     },
   });
-  return { engine, rankPulls: () => rankPulls };
+  return { engine, rankPulls: () => rankPulls, logPulls: () => logPulls };
 }
 
 function latest<T>(source: { subscribe: (next: (value: T) => void) => { unsubscribe(): void } }) {
@@ -170,7 +172,7 @@ describe.each<StorageKind>(['memory', 'dexie'])('the first screen (%s)', (storag
 
   it('shows the first page and its totals as the answer arrives, before its store lands; a call made meanwhile waits for the store and answers from it', async () => {
     const gated = gatedStorage(storage);
-    const { engine, rankPulls } = await device(server, storage, undefined, { rxStorage: gated.storage });
+    const { engine, rankPulls, logPulls } = await device(server, storage, undefined, { rxStorage: gated.storage });
     const cs = engine.conversationService;
     const created: string[] = [];
     cs.on('onConversationCreated', (conversation) => created.push(conversation.conversationId));
@@ -184,6 +186,8 @@ describe.each<StorageKind>(['memory', 'dexie'])('the first screen (%s)', (storag
       expect(unmuted.last).toBe(expected.unmuted);
       // Events say what the replica holds: nothing yet.
       expect(created).toEqual([]);
+      // The log's first page travels while the first page is stored.
+      await eventually(() => logPulls() >= 1);
 
       let answered: string[] | undefined;
       const asked = cs.getConversationList(0, 50).then((result) => {

@@ -315,18 +315,23 @@ export function startCollectionReplicator<C extends Collection>(options: Collect
     const request = (at: Checkpoint | null) =>
       transport.request('sync:pull', { collection, checkpoint: at, batchSize: Limits.MAX_PULL_BATCH });
     try {
+      let first: ReturnType<typeof request> | undefined;
       if ((checkpoint ?? null) === null) {
         // The ids are loaded while the first page travels; its store then reads nothing that is
         // surely absent (a fresh replica: nothing at all).
         const tracked = localIds.track();
         tracked.catch(() => undefined);
         await options.beforeFirstPull?.(async (docs) => {
+          // The first-sync page is here: the log's first page travels while it is stored (asked
+          // for no sooner, so that it never delays the first-sync page's answer).
+          first = request(null);
+          first.catch(() => undefined);
           await tracked;
           await store(docs, undefined, REPLICATION_CONTEXT, true);
         });
         await tracked;
       }
-      let next = request(checkpoint ?? null);
+      let next = first ?? request(checkpoint ?? null);
       let stored = 0;
       for (;;) {
         const page = await next;
