@@ -24,8 +24,10 @@ import type { SyncProgress } from './replication/first-page.js';
 import type { SyncState } from './replication/sync-events.js';
 import { FirstPageRelay } from './replication/first-page-relay.js';
 import { startSync, type Sync } from './replication/sync.js';
+import type { UnreadIndex } from './views/unread-index.js';
 import {
   createServices,
+  openUnreadIndex,
   type ConversationGroupService,
   type ConversationService,
   type MessageService,
@@ -149,6 +151,8 @@ export async function createConversationEngine(input: ConversationEngineOptions)
   let sync: Sync | undefined;
   let tabs: Tabs | undefined;
   let services: Services | undefined;
+  /** Disposed with the services; on its own if they never opened. */
+  let openedIndex: UnreadIndex | undefined;
   /** The last write of the clock offset; close() waits for it. */
   let metaWrite: Promise<void> = Promise.resolve();
   try {
@@ -173,8 +177,16 @@ export async function createConversationEngine(input: ConversationEngineOptions)
     // The sync's first page reaches the views through the relay: with tabs, the leader's sync starts
     // only after its election (replication/first-page-relay.ts).
     const firstPage = new FirstPageRelay();
+    // Opened before the sync: the conversations' dirty marks are found in it (replica/dirty.ts).
+    const unreadIndex = openUnreadIndex({
+      replica,
+      onError: reportError,
+      firstPage,
+      ...(tabId === undefined ? {} : { leading: () => tabs?.leading === true }),
+    });
+    openedIndex = unreadIndex;
     const startReplication = (): Sync => {
-      const started = startSync({ replica, transport: liveTransport, clock, reportError, held: true });
+      const started = startSync({ replica, transport: liveTransport, clock, reportError, held: true, conversationMarks: unreadIndex });
       firstPage.attach(started.firstPage);
       return started;
     };
@@ -207,7 +219,7 @@ export async function createConversationEngine(input: ConversationEngineOptions)
       reportError,
       ...(liveTabs === undefined ? {} : { leading: () => liveTabs.leading }),
     };
-    services = createServices(ctx, sync, { firstPage });
+    services = createServices(ctx, sync, { firstPage, unreadIndex });
     if (liveTabs !== undefined) {
       // What the leader's outbox did with any tab's message reaches every tab's onSendMessage.
       const liveServices = services;
@@ -250,6 +262,7 @@ export async function createConversationEngine(input: ConversationEngineOptions)
     };
   } catch (error) {
     await services?.dispose().catch(() => undefined);
+    if (services === undefined) await openedIndex?.dispose().catch(() => undefined);
     await sync?.cancel().catch(() => undefined);
     transport?.close();
     for (const subscription of subscriptions) subscription.unsubscribe();

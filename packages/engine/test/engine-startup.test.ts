@@ -9,6 +9,10 @@ import type { Checkpoint, SessionEndpoint } from '@convsync/protocol';
 import { EngineClock } from '../src/clock.js';
 import { openReplica } from '../src/replica/database.js';
 import type { Replica } from '../src/replica/types.js';
+import { stickTopEdit } from '../src/edits/conversation.js';
+import { applyEdits } from '../src/edits/write.js';
+import { openUnreadIndex } from '../src/services/index.js';
+import type { UnreadIndex } from '../src/views/unread-index.js';
 import { startSync, type Sync } from '../src/replication/sync.js';
 import { InMemoryTransport, type Transport } from '../src/index.js';
 import { closeAll, inMemoryDevice, interceptRequests, uniqueName } from './engine.helpers.js';
@@ -43,7 +47,10 @@ interface HeldDevice {
   inner: Transport;
   transport: Transport;
   sync: Sync;
+  index: UnreadIndex;
   close(): Promise<void>;
+  /** Stops without the unread index's last snapshot and closing mark, as a crash would. */
+  crash(): Promise<void>;
 }
 
 /** A device of alice on `live`: its replica `name`, a recording transport, a held sync. */
@@ -52,13 +59,22 @@ async function heldDevice(live: ConvSyncServer, name: string, requests: string[]
   const replica: Replica = await openReplica({ name, storage: 'memory' });
   const inner: Transport = new InMemoryTransport({ open: (): Promise<SessionEndpoint> => live.connectInProcess(token, { deviceId: replica.deviceId }) });
   const transport = recording(inner, requests);
-  const sync: Sync = startSync({ replica, transport, clock: new EngineClock({ deviceId: replica.deviceId }), reportError, held: true });
+  // The conversations' dirty marks are found in the unread index (replica/dirty.ts).
+  const index = openUnreadIndex({ replica, onError: reportError, unreadSnapshotDelayMs: 20 });
+  const sync: Sync = startSync({ replica, transport, clock: new EngineClock({ deviceId: replica.deviceId }), reportError, held: true, conversationMarks: index });
   return {
     replica,
     inner,
     transport,
     sync,
+    index,
     async close() {
+      await sync.cancel();
+      await index.dispose();
+      transport.close();
+      await replica.close();
+    },
+    async crash() {
       await sync.cancel();
       transport.close();
       await replica.close();
@@ -183,6 +199,57 @@ describe('a sync that is held', () => {
     expect(await again.replica.conversations.count().exec()).toBe(3);
   });
 });
+
+describe('dirty marks, found in the unread index', () => {
+  it('an edit written after the last unread snapshot, before a crash, is found by the next start\'s catch-up and pushed once', async () => {
+    const live = await seeded(3);
+    const name = uniqueName('crash-dirty');
+    const first = await heldDevice(live, name, []);
+    first.transport.connect();
+    first.sync.release();
+    await first.sync.awaitInSync();
+    const snapshotRows = async (replica: Replica): Promise<unknown[]> =>
+      ((await replica.getMeta('unreadIndex')) as { rows?: unknown[] } | undefined)?.rows ?? [];
+    await eventuallyTrue(async () => (await snapshotRows(first.replica)).length === 3);
+    await first.crash();
+
+    // Another writer of the replica (a tab) edits it and dies before any index snapshots the edit.
+    const writer = await openReplica({ name, storage: 'memory' });
+    const target = 'alice|1|u1';
+    await applyEdits(writer.conversations, [target], stickTopEdit(new EngineClock({ deviceId: writer.deviceId }), true));
+    const marked = await writer.conversations.storageInstance.findDocumentsById([target], false);
+    expect((marked[0] as { dirty?: number } | undefined)?.dirty).toBeGreaterThan(0);
+    expect(await snapshotRows(writer)).toHaveLength(3);
+    await writer.close();
+
+    const requests: string[] = [];
+    const again = await heldDevice(live, name, requests);
+    cleanups.push(() => again.close());
+    again.transport.connect();
+    again.sync.release();
+    await again.sync.awaitInSync();
+    expect(requests.filter((r) => r === 'sync:push')).toHaveLength(1);
+    const [stored] = await again.replica.conversations.storageInstance.findDocumentsById([target], false);
+    expect((stored as { dirty?: number } | undefined)?.dirty).toBe(0);
+    expect(again.index.dirtyIds()).toEqual([]);
+    // A new device of the account sees the pin: it reached the server.
+    const witness = await heldDevice(live, uniqueName('witness'), []);
+    cleanups.push(() => witness.close());
+    witness.transport.connect();
+    witness.sync.release();
+    await witness.sync.awaitInSync();
+    const [seen] = await witness.replica.conversations.storageInstance.findDocumentsById([target], false);
+    expect((seen as { stickTop?: boolean } | undefined)?.stickTop).toBe(true);
+  });
+});
+
+async function eventuallyTrue(done: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await done())) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 async function waitUntil(done: () => boolean, ms = 5000): Promise<void> {
   const until = Date.now() + ms;

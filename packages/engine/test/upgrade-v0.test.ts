@@ -66,7 +66,7 @@ const storages: [string, () => { storage: RxStorage<unknown, unknown>; engine: R
 ];
 
 describe.each(storages)('a replica written by the v0 engine (%s)', (_kind, makeStorage) => {
-  it('migrates to schema 1 and delivers its unpushed edit and unsent message exactly once, pulling on from its checkpoint', async () => {
+  it('migrates to the current schema and delivers its unpushed edit and unsent message exactly once, pulling on from its checkpoint', async () => {
     server = await startServer({ database: ':memory:', port: 0 });
     // The server's log as it stood when the replica was written, then one change since.
     for (const send of fixture.sends) await server.sendMessage({ from: send.from, conversationType: 1, targetId: 'alice', text: send.text });

@@ -114,8 +114,14 @@ export async function openReplica(options: ReplicaOptions): Promise<Replica> {
         // (checkpoints, unpushed edits) becomes checkpoints and dirty marks (upgrade-v0.ts).
         const upgrade = await upgradeV0(database);
         const added = await database.addCollections({
-          conversations: { schema: conversationSchema, migrationStrategies: replicatedMigrations('conversationId', upgrade.dirty.conversations) },
-          conversationGroups: { schema: conversationGroupSchema, migrationStrategies: replicatedMigrations('groupId', upgrade.dirty.conversationGroups) },
+          conversations: {
+            schema: conversationSchema,
+            migrationStrategies: replicatedMigrations('conversationId', upgrade.dirty.conversations, conversationSchema.version),
+          },
+          conversationGroups: {
+            schema: conversationGroupSchema,
+            migrationStrategies: replicatedMigrations('groupId', upgrade.dirty.conversationGroups, conversationGroupSchema.version),
+          },
           localExtensions: { schema: localExtensionSchema },
           outbox: { schema: outboxSchema },
         });

@@ -1,12 +1,25 @@
 /**
  * Dirty marks: a replicated document that holds a local edit the server has not acknowledged
- * carries `dirty` = the epoch of that edit (0 = clean). The mark lives in the document itself, in
- * an indexed field, so it is written in the same write as the edit, survives a crash, is seen by
- * every tab sharing the replica, and is found by a query. Every local edit gives a new epoch; the
- * replicator clears a mark only if the epoch it pushed is still the one stored, so an edit made
- * while its previous state was on the wire is pushed next.
+ * carries `dirty` = the epoch of that edit (0 = clean). The mark lives in the document itself, so
+ * it is written in the same write as the edit, survives a crash, and is seen by every tab sharing
+ * the replica. Every local edit gives a new epoch; the replicator clears a mark only if the epoch
+ * it pushed is still the one stored, so an edit made while its previous state was on the wire is
+ * pushed next.
+ *
+ * Found two ways: groups (a hundred at most) by an index on `dirty`; conversations through the
+ * unread index's entries (`DirtyMarks`, views/unread-index.ts), which follow every change and are
+ * snapshotted with a storage checkpoint — an index on `dirty` would cost every stored conversation
+ * a tenth of a fresh sync, for the handful that are ever dirty at once.
  */
 import { normalizeMangoQuery, prepareQuery, type RxCollection, type RxDocumentData } from 'rxdb';
+
+/** Where the dirty marks of a collection are kept track of, outside the collection's indexes. */
+export interface DirtyMarks {
+  /** Resolves once every mark stored before is known (a start's catch-up done). */
+  readonly caughtUp: Promise<void>;
+  /** The ids with a mark, oldest epoch first. */
+  dirtyIds(): string[];
+}
 
 /** The name of the field (schema version 1 on). */
 export const DIRTY = 'dirty';
@@ -48,4 +61,20 @@ export async function findDirty<Doc>(collection: RxCollection<Doc>, limit: numbe
     if (found.length >= limit) break;
   }
   return found;
+}
+
+/**
+ * Up to `limit` dirty documents named by `marks`, deleted ones included, oldest epoch first: read
+ * by id, a batch at a time, and kept only if still dirty as stored (a mark just cleared, whose
+ * change the marks have not seen yet, is skipped, and the next ones are read instead).
+ */
+export async function findMarked<Doc>(collection: RxCollection<Doc>, marks: DirtyMarks, limit: number): Promise<RxDocumentData<Doc>[]> {
+  await marks.caughtUp;
+  const ids = marks.dirtyIds();
+  const found: RxDocumentData<Doc>[] = [];
+  for (let from = 0; from < ids.length && found.length < limit; from += limit) {
+    const batch = await collection.storageInstance.findDocumentsById(ids.slice(from, from + limit), true);
+    found.push(...batch.filter((doc) => epochOf(doc) > 0));
+  }
+  return found.sort((a, b) => epochOf(a) - epochOf(b)).slice(0, limit);
 }

@@ -22,11 +22,13 @@ type Stored<T> = Omit<T, '_deleted'> & { dirty: number };
 /**
  * Schema history of the replicated collections:
  * - 0: the v0 engine (RxDB's replication plugin kept the replication state);
- * - 1: `dirty` (indexed), the local epoch of an unpushed edit, 0 when clean.
+ * - 1: `dirty` (indexed), the local epoch of an unpushed edit, 0 when clean;
+ * - 2 (conversations only): `dirty` no longer indexed — the unread index's entries track the
+ *   marks (replica/dirty.ts); the documents are unchanged.
  */
 export const conversationSchema: RxJsonSchema<Stored<ConversationDoc>> = {
   title: 'conversations',
-  version: 1,
+  version: 2,
   primaryKey: 'conversationId',
   type: 'object',
   properties: {
@@ -69,7 +71,7 @@ export const conversationSchema: RxJsonSchema<Stored<ConversationDoc>> = {
     'lastReadTime', 'deletedBefore', 'clearedBefore', 'serverRev', 'name', 'avatar', 'unreadCount',
     'sortOrder', 'createTime', 'updateTime', 'rank', 'clock', 'dirty',
   ],
-  indexes: ['rank', 'dirty'],
+  indexes: ['rank'],
 };
 
 export const conversationGroupSchema: RxJsonSchema<Stored<ConversationGroupDoc>> = {
@@ -95,14 +97,17 @@ export const conversationGroupSchema: RxJsonSchema<Stored<ConversationGroupDoc>>
 };
 
 /**
- * The migration strategies of a replicated collection: 0 → 1 adds the dirty mark, set on the
- * documents `dirtyIds` names (upgrade-v0.ts: those the v0 replication had not pushed).
+ * The migration strategies of a replicated collection up to `version`: 0 → 1 adds the dirty mark,
+ * set on the documents `dirtyIds` names (upgrade-v0.ts: those the v0 replication had not pushed);
+ * 1 → 2 (conversations) drops the index on it and leaves the documents as they are.
  */
-export function replicatedMigrations(primaryKey: string, dirtyIds: ReadonlySet<string>): MigrationStrategies {
+export function replicatedMigrations(primaryKey: string, dirtyIds: ReadonlySet<string>, version: number): MigrationStrategies {
   const epoch = nextEpoch(0);
-  return {
+  const strategies: MigrationStrategies = {
     1: (doc: Record<string, unknown>) => ({ ...doc, dirty: dirtyIds.has(doc[primaryKey] as string) ? epoch : 0 }),
   };
+  if (version >= 2) strategies[2] = (doc: Record<string, unknown>) => doc;
+  return strategies;
 }
 
 export const localExtensionSchema: RxJsonSchema<LocalExtensionDoc> = {

@@ -35,7 +35,7 @@ import {
 import { BehaviorSubject, combineLatest, distinctUntilChanged, map, type Observable, type Subscription } from 'rxjs';
 import { registerMutableWriteContext, type RxChangeEventBulk, type RxCollection, type RxDocumentData } from 'rxdb';
 import type { EngineClock } from '../clock.js';
-import { epochOf, findDirty } from '../replica/dirty.js';
+import { epochOf, findDirty, findMarked, type DirtyMarks } from '../replica/dirty.js';
 import type { Transport } from '../transport/transport.js';
 import { LocalIds } from './local-ids.js';
 import { chunkByBytes } from './push-chunks.js';
@@ -87,6 +87,8 @@ export interface CollectionReplicatorOptions<C extends Collection> {
   merge: (a: CollectionDocs[C], b: CollectionDocs[C]) => CollectionDocs[C];
   /** Trouble that is not a lost connection (a refused push, a failed write). */
   reportError: (error: unknown) => void;
+  /** Where the dirty documents are found when the collection has no index on `dirty` (replica/dirty.ts). */
+  marks?: DirtyMarks;
   /** Before a pull from the start: stores the first-sync page with `store` (first-page.ts). */
   beforeFirstPull?: (store: (docs: CollectionDocs[C][]) => Promise<void>) => Promise<void>;
   /** The checkpoint moved (a pulled page or a streamed commit), saved or not. */
@@ -380,7 +382,9 @@ export function startCollectionReplicator<C extends Collection>(options: Collect
 
   /** Up: pushes one batch of dirty documents; false when nothing is dirty. */
   async function up(): Promise<boolean> {
-    const dirty = await findDirty(rxCollection, PUSH_BATCH_SIZE);
+    const dirty = options.marks === undefined
+      ? await findDirty(rxCollection, PUSH_BATCH_SIZE)
+      : await findMarked(rxCollection, options.marks, PUSH_BATCH_SIZE);
     if (dirty.length === 0) return false;
     const rows = dirty.map((stored) => ({ newDocumentState: toWire<Doc>(stored) }));
     const epochs = new Map(dirty.map((stored) => [idOf(stored), epochOf(stored)]));

@@ -12,6 +12,7 @@
 import { BehaviorSubject, Subject, combineLatest, distinctUntilChanged, filter, firstValueFrom, map, race, type Observable, type Subscription } from 'rxjs';
 import { Collection, ConvSyncError, ErrorCode, mergeConversation, mergeConversationGroup, type Checkpoint } from '@convsync/protocol';
 import type { EngineClock } from '../clock.js';
+import type { DirtyMarks } from '../replica/dirty.js';
 import { checkpointKey, type Replica } from '../replica/types.js';
 import type { ConnectionState, Transport } from '../transport/transport.js';
 import { startCollectionReplicator, type CheckpointStore, type CollectionReplicator } from './collection.js';
@@ -53,6 +54,11 @@ export interface SyncOptions {
   reportError: (error: unknown) => void;
   /** Failed connection attempts in a row after which the state shows 'error' (default 3). */
   unreachableAfterAttempts?: number;
+  /**
+   * The conversations' dirty marks (the unread index's entries keep them: replica/dirty.ts); the
+   * conversations collection has no index on `dirty`.
+   */
+  conversationMarks: DirtyMarks;
   /**
    * The connection may open before the engine is ready to replicate (its views not yet following
    * the replica): the sync ignores it — no pull, no push, state 'offline' — until `release()`. Only
@@ -101,6 +107,7 @@ export function startSync(options: SyncOptions): Sync {
       ...common,
       collection: Collection.CONVERSATIONS,
       rxCollection: replica.conversations,
+      marks: options.conversationMarks,
       merge: mergeConversation,
       checkpoints: conversationCheckpoints,
       onAdvanced: (checkpoint) => firstPage.advanced(checkpoint, false),

@@ -57,6 +57,40 @@ export interface ServicesOptions {
   firstPage?: FirstPageView;
   /** Delay before the unread index writes its snapshot after a change (ms, default 2000). */
   unreadSnapshotDelayMs?: number;
+  /**
+   * The unread index, when the engine opened it before the services: the sync finds the
+   * conversations' dirty marks in it (replica/dirty.ts). Opened here otherwise.
+   */
+  unreadIndex?: UnreadIndex;
+}
+
+/** What the unread index is opened with (see `openUnreadIndex`). */
+export interface UnreadIndexContext {
+  replica: EngineContext['replica'];
+  /** With tabs: whether this tab leads (only the leader writes the snapshot). */
+  leading?: () => boolean;
+  onError: (error: unknown) => void;
+  firstPage?: FirstPageView;
+  unreadSnapshotDelayMs?: number;
+}
+
+/**
+ * The unread index of the replica's conversations. With tabs, every tab keeps one but only the
+ * leader writes its snapshot (one writer), and a start always checks the snapshot against the
+ * replica (another tab may have crashed).
+ */
+export function openUnreadIndex(context: UnreadIndexContext): UnreadIndex {
+  const { replica, leading } = context;
+  return new UnreadIndex(replica.conversations, {
+    onError: context.onError,
+    snapshots: {
+      get: (key) => replica.getMeta(key),
+      set: (key, value) => (leading?.() === false ? Promise.resolve() : replica.setMeta(key, value)),
+    },
+    ...(leading === undefined ? {} : { trustCleanClose: false }),
+    ...(context.unreadSnapshotDelayMs === undefined ? {} : { snapshotDelayMs: context.unreadSnapshotDelayMs }),
+    ...(context.firstPage === undefined ? {} : { firstPage: context.firstPage }),
+  });
 }
 
 export interface Services {
@@ -84,17 +118,12 @@ const MESSAGE_EVENTS: (keyof MessageListeners)[] = ['onReceiveMessages', 'onSend
 export function createServices(ctx: EngineContext, sync: SyncEvents, options: ServicesOptions = {}): Services {
   let disposed = false;
   const onError = (error: unknown): void => ctx.reportError(error);
-  const index = new UnreadIndex(ctx.replica.conversations, {
+  const index = options.unreadIndex ?? openUnreadIndex({
+    replica: ctx.replica,
     onError,
-    // With tabs, every tab keeps the index but only the leader writes its snapshot (one writer),
-    // and a start always checks the snapshot against the replica (another tab may have crashed).
-    snapshots: {
-      get: (key) => ctx.replica.getMeta(key),
-      set: (key, value) => (ctx.leading?.() === false ? Promise.resolve() : ctx.replica.setMeta(key, value)),
-    },
-    ...(ctx.leading === undefined ? {} : { trustCleanClose: false }),
-    ...(options.unreadSnapshotDelayMs === undefined ? {} : { snapshotDelayMs: options.unreadSnapshotDelayMs }),
+    ...(ctx.leading === undefined ? {} : { leading: ctx.leading }),
     ...(options.firstPage === undefined ? {} : { firstPage: options.firstPage }),
+    ...(options.unreadSnapshotDelayMs === undefined ? {} : { unreadSnapshotDelayMs: options.unreadSnapshotDelayMs }),
   });
   const local = new LocalState(ctx.replica, ctx.accountId);
   const mirror = new ConversationMirror({

@@ -11,10 +11,17 @@
  * background and corrected a moment later (the "open" flag, set before `ready`, tells which).
  * Without a snapshot it reads the collection once. Events that arrive meanwhile are applied in
  * revision order (`_rev` height), so nothing older overwrites something newer.
+ *
+ * Dirty marks: each entry also keeps its document's dirty epoch (replica/dirty.ts), so the
+ * replicator finds the conversations to push here (`dirtyIds`) instead of in an index on `dirty`,
+ * which every stored document would pay for (a tenth of a fresh sync). The snapshot and its
+ * catch-up make the set as durable as the marks: every document written after the snapshot's
+ * checkpoint is read again at start.
  */
 import { BehaviorSubject, distinctUntilChanged, type Observable, type Subscription } from 'rxjs';
 import { getChangedDocumentsSince, type RxChangeEventBulk, type RxDocumentData } from 'rxdb';
 import type { ConversationDoc } from '@convsync/protocol';
+import { epochOf, type DirtyMarks } from '../replica/dirty.js';
 import type { ConversationCollection } from '../replica/types.js';
 import { isReplicationWrite } from '../replication/collection.js';
 import type { FirstPage } from '../replication/first-page.js';
@@ -23,6 +30,8 @@ import { filterKey, matchesFilter, type FilterFacts, type NormalFilter } from '.
 interface Entry extends FilterFacts {
   readonly height: number;
   readonly visible: boolean;
+  /** The document's dirty epoch (0: clean). */
+  readonly dirty: number;
 }
 
 /** Where the index keeps its snapshot: the replica's device-local values. */
@@ -49,14 +58,15 @@ export interface UnreadIndexOptions {
   firstPage?: Pick<FirstPage, 'active' | 'switched$' | 'changed' | 'count' | 'loaded'>;
 }
 
-const SNAPSHOT_VERSION = 1;
+/** 2: rows carry the dirty epoch (a version-1 snapshot is read as none: the collection once). */
+const SNAPSHOT_VERSION = 2;
 const CATCH_UP_BATCH = 1000;
 const MAX_SNAPSHOT_WAIT_MS = 30_000;
-type Row = [id: string, height: number, visible: 0 | 1, type: number, mute: 0 | 1, unread: number, groupIds: string[]];
+type Row = [id: string, height: number, visible: 0 | 1, type: number, mute: 0 | 1, unread: number, groupIds: string[], dirty: number];
 
 function isRow(value: unknown): value is Row {
-  return Array.isArray(value) && value.length === 7 && typeof value[0] === 'string' && typeof value[1] === 'number' &&
-    typeof value[3] === 'number' && typeof value[5] === 'number' && Array.isArray(value[6]);
+  return Array.isArray(value) && value.length === 8 && typeof value[0] === 'string' && typeof value[1] === 'number' &&
+    typeof value[3] === 'number' && typeof value[5] === 'number' && Array.isArray(value[6]) && typeof value[7] === 'number';
 }
 
 interface FilterView {
@@ -87,6 +97,7 @@ function entryOf(data: RxDocumentData<ConversationDoc>): Entry {
     mute: data.mute,
     groupIds: data.groupIds,
     unreadCount: data.unreadCount,
+    dirty: epochOf(data),
   };
 }
 
@@ -94,8 +105,10 @@ function contribution(entry: Entry | undefined): number {
   return entry !== undefined && entry.visible ? entry.unreadCount : 0;
 }
 
-export class UnreadIndex {
+export class UnreadIndex implements DirtyMarks {
   readonly #entries = new Map<string, Entry>();
+  /** The dirty epoch of every entry that has one. */
+  readonly #marked = new Map<string, number>();
   readonly #total = new BehaviorSubject<number>(0);
   /** The total of the stored conversations (what `#total` shows unless the first page's is). */
   #localTotal = 0;
@@ -160,8 +173,8 @@ export class UnreadIndex {
     if (typeof snapshot === 'object' && snapshot !== null) {
       const { v, checkpoint, rows } = snapshot as { v?: unknown; checkpoint?: unknown; rows?: unknown };
       if (v === SNAPSHOT_VERSION && checkpoint !== undefined && Array.isArray(rows) && rows.every(isRow)) {
-        for (const [id, height, visible, type, mute, unreadCount, groupIds] of rows) {
-          this.#entries.set(id, { height, visible: visible === 1, type: type as Entry['type'], mute: mute === 1, unreadCount, groupIds });
+        for (const [id, height, visible, type, mute, unreadCount, groupIds, dirty] of rows) {
+          this.#set(id, { height, visible: visible === 1, type: type as Entry['type'], mute: mute === 1, unreadCount, groupIds, dirty });
         }
         this.#checkpoint = checkpoint;
         // Mid first-sync catch-up, pulled pages are stored up to the replicator's cancel, after
@@ -230,7 +243,7 @@ export class UnreadIndex {
     if (snapshots === undefined || !this.#dirty || this.#checkpoint === undefined || this.#catchingUp) return;
     this.#dirty = false;
     const rows: Row[] = [];
-    for (const [id, e] of this.#entries) rows.push([id, e.height, e.visible ? 1 : 0, e.type, e.mute ? 1 : 0, e.unreadCount, [...e.groupIds]]);
+    for (const [id, e] of this.#entries) rows.push([id, e.height, e.visible ? 1 : 0, e.type, e.mute ? 1 : 0, e.unreadCount, [...e.groupIds], e.dirty]);
     try {
       await snapshots.set(SNAPSHOT_KEY, { v: SNAPSHOT_VERSION, checkpoint: this.#checkpoint, rows });
     } catch (error) {
@@ -262,6 +275,18 @@ export class UnreadIndex {
   /** Resolves once the index holds every change (after a crash's background catch-up). */
   get caughtUp(): Promise<void> {
     return this.ready.then(() => this.#catchUp);
+  }
+
+  /** The conversations with a dirty mark, oldest epoch first (complete once `caughtUp`). */
+  dirtyIds(): string[] {
+    if (this.#marked.size === 0) return [];
+    return [...this.#marked].sort((a, b) => a[1] - b[1]).map(([id]) => id);
+  }
+
+  #set(id: string, entry: Entry): void {
+    this.#entries.set(id, entry);
+    if (entry.dirty > 0) this.#marked.set(id, entry.dirty);
+    else this.#marked.delete(id);
   }
 
   facts(conversationId: string): FilterFacts | undefined {
@@ -367,7 +392,7 @@ export class UnreadIndex {
       const previous = this.#entries.get(data.conversationId);
       if (previous !== undefined && previous.height > next.height) continue;
       firstPage?.changed(data.conversationId, previous, local);
-      this.#entries.set(data.conversationId, next);
+      this.#set(data.conversationId, next);
       const before = contribution(previous);
       const after = contribution(next);
       total += after - before;
@@ -394,7 +419,7 @@ export class UnreadIndex {
   #put(id: string, entry: Entry, allowEqual: boolean): boolean {
     const seen = this.#entries.get(id);
     if (seen !== undefined && (seen.height > entry.height || (!allowEqual && seen.height === entry.height))) return false;
-    this.#entries.set(id, entry);
+    this.#set(id, entry);
     return true;
   }
 
