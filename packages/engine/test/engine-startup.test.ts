@@ -82,6 +82,15 @@ async function heldDevice(live: ConvSyncServer, name: string, requests: string[]
   };
 }
 
+/** `heldDevice`, connected and released, once it is synced. */
+async function syncedDevice(live: ConvSyncServer, name: string, requests: string[]): Promise<HeldDevice> {
+  const device = await heldDevice(live, name, requests);
+  device.transport.connect();
+  device.sync.release();
+  await device.sync.awaitInSync();
+  return device;
+}
+
 describe('a sync that is held', () => {
   it('does not store, push or report anything on an online connection until released (it only asks for a fresh replica\'s first page), then syncs a macrotask later', async () => {
     const live = await seeded(5);
@@ -182,18 +191,12 @@ describe('a sync that is held', () => {
   it('a replica that has synced before asks for no first page when its connection comes up', async () => {
     const live = await seeded(3);
     const name = uniqueName('held-again');
-    const first = await heldDevice(live, name, []);
-    first.transport.connect();
-    first.sync.release();
-    await first.sync.awaitInSync();
+    const first = await syncedDevice(live, name, []);
     await first.close();
 
     const requests: string[] = [];
-    const again = await heldDevice(live, name, requests);
+    const again = await syncedDevice(live, name, requests);
     cleanups.push(() => again.close());
-    again.transport.connect();
-    again.sync.release();
-    await again.sync.awaitInSync();
     expect(requests).not.toContain('sync:pull:rank');
     expect(requests).toContain('sync:pull');
     expect(await again.replica.conversations.count().exec()).toBe(3);
@@ -204,10 +207,7 @@ describe('dirty marks, found in the unread index', () => {
   it('an edit written after the last unread snapshot, before a crash, is found by the next start\'s catch-up and pushed once', async () => {
     const live = await seeded(3);
     const name = uniqueName('crash-dirty');
-    const first = await heldDevice(live, name, []);
-    first.transport.connect();
-    first.sync.release();
-    await first.sync.awaitInSync();
+    const first = await syncedDevice(live, name, []);
     const snapshotRows = async (replica: Replica): Promise<unknown[]> =>
       ((await replica.getMeta('unreadIndex')) as { rows?: unknown[] } | undefined)?.rows ?? [];
     await eventuallyTrue(async () => (await snapshotRows(first.replica)).length === 3);
@@ -223,21 +223,15 @@ describe('dirty marks, found in the unread index', () => {
     await writer.close();
 
     const requests: string[] = [];
-    const again = await heldDevice(live, name, requests);
+    const again = await syncedDevice(live, name, requests);
     cleanups.push(() => again.close());
-    again.transport.connect();
-    again.sync.release();
-    await again.sync.awaitInSync();
     expect(requests.filter((r) => r === 'sync:push')).toHaveLength(1);
     const [stored] = await again.replica.conversations.storageInstance.findDocumentsById([target], false);
     expect((stored as { dirty?: number } | undefined)?.dirty).toBe(0);
     expect(again.index.dirtyIds()).toEqual([]);
     // A new device of the account sees the pin: it reached the server.
-    const witness = await heldDevice(live, uniqueName('witness'), []);
+    const witness = await syncedDevice(live, uniqueName('witness'), []);
     cleanups.push(() => witness.close());
-    witness.transport.connect();
-    witness.sync.release();
-    await witness.sync.awaitInSync();
     const [seen] = await witness.replica.conversations.storageInstance.findDocumentsById([target], false);
     expect((seen as { stickTop?: boolean } | undefined)?.stickTop).toBe(true);
   });
