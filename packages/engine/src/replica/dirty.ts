@@ -8,8 +8,8 @@
  *
  * Found two ways: groups (a hundred at most) by an index on `dirty`; conversations through the
  * unread index's entries (`DirtyMarks`, views/unread-index.ts), which follow every change and are
- * snapshotted with a storage checkpoint — an index on `dirty` would cost every stored conversation
- * a tenth of a fresh sync, for the handful that are ever dirty at once.
+ * snapshotted with a storage checkpoint — an index on `dirty` cost every stored conversation
+ * an index entry, a fifth of a fresh sync in memory, for the handful that are ever dirty at once.
  */
 import { normalizeMangoQuery, prepareQuery, type RxCollection, type RxDocumentData } from 'rxdb';
 

@@ -14,7 +14,7 @@
  *
  * Dirty marks: each entry also keeps its document's dirty epoch (replica/dirty.ts), so the
  * replicator finds the conversations to push here (`dirtyIds`) instead of in an index on `dirty`,
- * which every stored document would pay for (a tenth of a fresh sync). The snapshot and its
+ * which every stored document would pay for (a fifth of a fresh sync in memory). The snapshot and its
  * catch-up make the set as durable as the marks: every document written after the snapshot's
  * checkpoint is read again at start.
  */
