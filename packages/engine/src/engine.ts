@@ -22,6 +22,7 @@ import { databaseNameFor, openReplica } from './replica/database.js';
 import type { Replica } from './replica/types.js';
 import type { SyncProgress } from './replication/first-page.js';
 import type { SyncState } from './replication/sync-events.js';
+import { LateMarks } from './replica/dirty.js';
 import { FirstPageRelay } from './replication/first-page-relay.js';
 import { startSync, type Sync } from './replication/sync.js';
 import type { UnreadIndex } from './views/unread-index.js';
@@ -177,16 +178,11 @@ export async function createConversationEngine(input: ConversationEngineOptions)
     // The sync's first page reaches the views through the relay: with tabs, the leader's sync starts
     // only after its election (replication/first-page-relay.ts).
     const firstPage = new FirstPageRelay();
-    // Opened before the sync: the conversations' dirty marks are found in it (replica/dirty.ts).
-    const unreadIndex = openUnreadIndex({
-      replica,
-      onError: reportError,
-      firstPage,
-      ...(tabId === undefined ? {} : { leading: () => tabs?.leading === true }),
-    });
-    openedIndex = unreadIndex;
+    // The conversations' dirty marks are found in the unread index (replica/dirty.ts), which is
+    // opened once the sync's first page is attached (its start-up reads depend on the page's state).
+    const marks = new LateMarks();
     const startReplication = (): Sync => {
-      const started = startSync({ replica, transport: liveTransport, clock, reportError, held: true, conversationMarks: unreadIndex });
+      const started = startSync({ replica, transport: liveTransport, clock, reportError, held: true, conversationMarks: marks });
       firstPage.attach(started.firstPage);
       return started;
     };
@@ -206,6 +202,14 @@ export async function createConversationEngine(input: ConversationEngineOptions)
       sync = tabs;
     }
     const liveTabs = tabs;
+    const unreadIndex = openUnreadIndex({
+      replica,
+      onError: reportError,
+      firstPage,
+      ...(liveTabs === undefined ? {} : { leading: () => liveTabs.leading }),
+    });
+    openedIndex = unreadIndex;
+    marks.use(unreadIndex);
     // Online as the sync sees it: the services (the outbox) start sending only once it is released.
     const online$ = sync.online$.pipe(shareReplay({ bufferSize: 1, refCount: false }));
     subscriptions.push(online$.subscribe());

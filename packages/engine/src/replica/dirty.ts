@@ -21,6 +21,31 @@ export interface DirtyMarks {
   dirtyIds(): string[];
 }
 
+/**
+ * Marks whose keeper is opened after the sync that reads them (the engine opens the unread index
+ * once the sync's first page is attached, which the index waits for): `caughtUp` waits for `use`.
+ */
+export class LateMarks implements DirtyMarks {
+  #marks: DirtyMarks | undefined;
+  #use: (marks: DirtyMarks) => void = () => undefined;
+  readonly #ready = new Promise<DirtyMarks>((resolve) => {
+    this.#use = resolve;
+  });
+
+  use(marks: DirtyMarks): void {
+    this.#marks = marks;
+    this.#use(marks);
+  }
+
+  get caughtUp(): Promise<void> {
+    return this.#ready.then((marks) => marks.caughtUp);
+  }
+
+  dirtyIds(): string[] {
+    return this.#marks?.dirtyIds() ?? [];
+  }
+}
+
 /** The name of the field (schema version 1 on). */
 export const DIRTY = 'dirty';
 
