@@ -81,6 +81,11 @@ function requestPage(transport: Transport): Promise<PullAnswer> {
   } as never);
 }
 
+/** The page's unread totals; undefined from an older server (its answer is the log's first page). */
+function totalsOf(page: PullAnswer): UnreadTotals | undefined {
+  return page.collection === 'conversations' ? (page as { unread?: UnreadTotals }).unread : undefined;
+}
+
 function shareOf(share: Share, filter: NormalFilter | null): number {
   if (share === null || !share.visible) return 0;
   if (filter !== null && !matchesFilter(filter, share)) return 0;
@@ -211,8 +216,8 @@ export class FirstPage {
 
   /** The state of an answer with totals, or null (an older server's answer has none). */
   #stateOf(page: PullAnswer): StoredState | null {
-    const unread = (page as { unread?: UnreadTotals }).unread;
-    if (page.collection !== 'conversations' || unread === undefined) return null;
+    const unread = totalsOf(page);
+    if (unread === undefined) return null;
     return {
       v: STATE_VERSION,
       seq: page.checkpoint.seq,
@@ -267,7 +272,7 @@ export class FirstPage {
     this.#prefetched = undefined;
     const page = (await prefetched) ?? await requestPage(transport);
     this.#done = true;
-    if (this.#stateOf(page) === null) return;
+    if (totalsOf(page) === undefined) return;
     // Taken and shown before the documents are stored, so the list and the totals never disagree
     // (a page shown as it arrived was taken then, and changes counted since are kept).
     if (page !== this.#shownAnswer) this.#show(page);
