@@ -185,7 +185,7 @@ describe('tabs of one browser profile share one replica', () => {
       (c) => c?.lastMessage?.text === 'm19' && c.stickTop && c.serverExtension === 'after handover', 15_000);
     const texts = (await serverMessages(other, hank)).map((m) => m.text).sort();
     expect(texts).toEqual(Array.from({ length: 20 }, (_, i) => `m${String(i).padStart(2, '0')}`));
-    console.info(`tabs: handover after the leader closed took ${handoverMs} ms (Node, native BroadcastChannel election)`);
+    console.info(`tabs: handover after the leader closed took ${handoverMs} ms (Node, the in-realm leader lock)`);
     expect(handoverMs).toBeLessThan(2000);
   });
 

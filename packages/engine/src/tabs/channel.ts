@@ -1,8 +1,8 @@
 /**
  * The message channel between the tabs of one browser profile: one broadcast-channel
  * `BroadcastChannel` per engine (native BroadcastChannel in browsers and in Node, where other
- * engines of the same process stand in for tabs), named after the replica. The leader election
- * (leadership.ts) runs on the same channel. Every inbound message is parsed (tab-messages.ts).
+ * engines of the same process stand in for tabs), named after the replica. Every inbound message
+ * is parsed (tab-messages.ts).
  */
 import { BroadcastChannel, type BroadcastChannelOptions } from 'broadcast-channel';
 import { Subject, type Observable } from 'rxjs';
@@ -12,8 +12,6 @@ export interface TabChannel {
   /** Messages of the other tabs (never this tab's own), already validated. */
   readonly messages$: Observable<TabMessage>;
   post(message: TabMessage): void;
-  /** The underlying channel, for the leader election. */
-  readonly broadcastChannel: BroadcastChannel;
   close(): Promise<void>;
 }
 
@@ -32,7 +30,6 @@ export function openTabChannel(options: { name: string; onError: (error: unknown
   });
   return {
     messages$: messages$.asObservable(),
-    broadcastChannel: channel,
     post(message) {
       if (channel.isClosed) return;
       channel.postMessage(message).catch(options.onError);

@@ -29,7 +29,7 @@ export interface Election {
  */
 export function startElection(options: { name: string; onError: (error: unknown) => void }): Election {
   const channel = openTabChannel({ name: options.name, onError: options.onError });
-  const leadership = electLeader({ channel, onError: options.onError });
+  const leadership = electLeader({ name: options.name, onError: options.onError });
   return {
     channel,
     leadership,
