@@ -7,7 +7,7 @@
  * pushed next.
  *
  * Found two ways: groups (a hundred at most) by an index on `dirty`; conversations through the
- * unread index's entries (`DirtyMarks`, views/unread-index.ts), which follow every change and are
+ * unread index (`DirtyMarks`, views/unread-index.ts), which follows every change and is
  * snapshotted with a storage checkpoint — an index on `dirty` cost every stored conversation
  * an index entry, a fifth of a fresh sync in memory, for the handful that are ever dirty at once.
  */

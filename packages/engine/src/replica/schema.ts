@@ -23,7 +23,7 @@ type Stored<T> = Omit<T, '_deleted'> & { dirty: number };
  * Schema history of the replicated collections:
  * - 0: the v0 engine (RxDB's replication plugin kept the replication state);
  * - 1: `dirty` (indexed), the local epoch of an unpushed edit, 0 when clean;
- * - 2 (conversations only): `dirty` no longer indexed — the unread index's entries track the
+ * - 2 (conversations only): `dirty` no longer indexed — the unread index tracks the
  *   marks (replica/dirty.ts); the documents are unchanged.
  */
 export const conversationSchema: RxJsonSchema<Stored<ConversationDoc>> = {

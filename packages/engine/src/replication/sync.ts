@@ -55,7 +55,7 @@ export interface SyncOptions {
   /** Failed connection attempts in a row after which the state shows 'error' (default 3). */
   unreachableAfterAttempts?: number;
   /**
-   * The conversations' dirty marks (the unread index's entries keep them: replica/dirty.ts); the
+   * The conversations' dirty marks (the unread index keeps them: replica/dirty.ts); the
    * conversations collection has no index on `dirty`.
    */
   conversationMarks: DirtyMarks;

@@ -12,7 +12,7 @@
  * Without a snapshot it reads the collection once. Events that arrive meanwhile are applied in
  * revision order (`_rev` height), so nothing older overwrites something newer.
  *
- * Dirty marks: each entry also keeps its document's dirty epoch (replica/dirty.ts), so the
+ * Dirty marks: the index also keeps each marked document's dirty epoch (replica/dirty.ts), so the
  * replicator finds the conversations to push here (`dirtyIds`) instead of in an index on `dirty`,
  * which every stored document would pay for (a fifth of a fresh sync in memory). The snapshot and its
  * catch-up make the set as durable as the marks: every document written after the snapshot's
@@ -30,8 +30,6 @@ import { filterKey, matchesFilter, type FilterFacts, type NormalFilter } from '.
 interface Entry extends FilterFacts {
   readonly height: number;
   readonly visible: boolean;
-  /** The document's dirty epoch (0: clean). */
-  readonly dirty: number;
 }
 
 /** Where the index keeps its snapshot: the replica's device-local values. */
@@ -89,16 +87,17 @@ function heightOf(rev: string): number {
   return 0;
 }
 
+/**
+ * Every entry is made here, so all have one shape (property order) and the counting loops stay
+ * monomorphic. The dirty epoch is not in it: a millisecond epoch is not a small integer, and
+ * entries whose field holds both kinds made V8 deoptimise the counting code on the first edits.
+ */
+function makeEntry(height: number, visible: boolean, type: Entry['type'], mute: boolean, groupIds: string[], unreadCount: number): Entry {
+  return { height, visible, type, mute, groupIds, unreadCount };
+}
+
 function entryOf(data: RxDocumentData<ConversationDoc>): Entry {
-  return {
-    height: heightOf(data._rev),
-    visible: !data._deleted,
-    type: data.type,
-    mute: data.mute,
-    groupIds: data.groupIds,
-    unreadCount: data.unreadCount,
-    dirty: epochOf(data),
-  };
+  return makeEntry(heightOf(data._rev), !data._deleted, data.type, data.mute, data.groupIds, data.unreadCount);
 }
 
 function contribution(entry: Entry | undefined): number {
@@ -174,7 +173,7 @@ export class UnreadIndex implements DirtyMarks {
       const { v, checkpoint, rows } = snapshot as { v?: unknown; checkpoint?: unknown; rows?: unknown };
       if (v === SNAPSHOT_VERSION && checkpoint !== undefined && Array.isArray(rows) && rows.every(isRow)) {
         for (const [id, height, visible, type, mute, unreadCount, groupIds, dirty] of rows) {
-          this.#set(id, { height, visible: visible === 1, type: type as Entry['type'], mute: mute === 1, unreadCount, groupIds, dirty });
+          this.#set(id, makeEntry(height, visible === 1, type as Entry['type'], mute === 1, groupIds, unreadCount), dirty);
         }
         this.#checkpoint = checkpoint;
         // Mid first-sync catch-up, pulled pages are stored up to the replicator's cancel, after
@@ -202,7 +201,7 @@ export class UnreadIndex implements DirtyMarks {
         const page = await getChangedDocumentsSince(this.#collection.storageInstance, CATCH_UP_BATCH, checkpoint as never);
         if (this.#disposed) return;
         if (emit) this.#applyDocs(page.documents, true, (data) => data);
-        else for (const data of page.documents) this.#put(data.conversationId, entryOf(data), false);
+        else for (const data of page.documents) this.#put(data.conversationId, entryOf(data), epochOf(data), false);
         read += page.documents.length;
         if (page.documents.length > 0) checkpoint = page.checkpoint;
         if (page.documents.length < CATCH_UP_BATCH) break;
@@ -243,7 +242,7 @@ export class UnreadIndex implements DirtyMarks {
     if (snapshots === undefined || !this.#dirty || this.#checkpoint === undefined || this.#catchingUp) return;
     this.#dirty = false;
     const rows: Row[] = [];
-    for (const [id, e] of this.#entries) rows.push([id, e.height, e.visible ? 1 : 0, e.type, e.mute ? 1 : 0, e.unreadCount, [...e.groupIds], e.dirty]);
+    for (const [id, e] of this.#entries) rows.push([id, e.height, e.visible ? 1 : 0, e.type, e.mute ? 1 : 0, e.unreadCount, [...e.groupIds], this.#marked.get(id) ?? 0]);
     try {
       await snapshots.set(SNAPSHOT_KEY, { v: SNAPSHOT_VERSION, checkpoint: this.#checkpoint, rows });
     } catch (error) {
@@ -283,10 +282,10 @@ export class UnreadIndex implements DirtyMarks {
     return [...this.#marked].sort((a, b) => a[1] - b[1]).map(([id]) => id);
   }
 
-  #set(id: string, entry: Entry): void {
+  #set(id: string, entry: Entry, dirty: number): void {
     this.#entries.set(id, entry);
-    if (entry.dirty > 0) this.#marked.set(id, entry.dirty);
-    else this.#marked.delete(id);
+    if (dirty > 0) this.#marked.set(id, dirty);
+    else if (this.#marked.size > 0) this.#marked.delete(id);
   }
 
   facts(conversationId: string): FilterFacts | undefined {
@@ -392,7 +391,7 @@ export class UnreadIndex implements DirtyMarks {
       const previous = this.#entries.get(data.conversationId);
       if (previous !== undefined && previous.height > next.height) continue;
       firstPage?.changed(data.conversationId, previous, local);
-      this.#set(data.conversationId, next);
+      this.#set(data.conversationId, next, epochOf(data));
       const before = contribution(previous);
       const after = contribution(next);
       total += after - before;
@@ -416,10 +415,10 @@ export class UnreadIndex implements DirtyMarks {
   }
 
   /** Stores `entry` unless a newer revision is there; says whether it did. */
-  #put(id: string, entry: Entry, allowEqual: boolean): boolean {
+  #put(id: string, entry: Entry, dirty: number, allowEqual: boolean): boolean {
     const seen = this.#entries.get(id);
     if (seen !== undefined && (seen.height > entry.height || (!allowEqual && seen.height === entry.height))) return false;
-    this.#set(id, entry);
+    this.#set(id, entry, dirty);
     return true;
   }
 
