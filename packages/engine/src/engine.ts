@@ -25,8 +25,9 @@ import type { SyncState } from './replication/sync-events.js';
 import { LateMarks } from './replica/dirty.js';
 import { FirstPageRelay } from './replication/first-page-relay.js';
 import { startSync, type Sync } from './replication/sync.js';
-import type { UnreadIndex } from './views/unread-index.js';
+import type { IndexStartReads, UnreadIndex } from './views/unread-index.js';
 import {
+  beginUnreadIndexReads,
   createServices,
   openUnreadIndex,
   type ConversationGroupService,
@@ -106,6 +107,7 @@ export async function createConversationEngine(input: ConversationEngineOptions)
   const subscriptions: Subscription[] = [];
   let transport: Transport | undefined;
   let earlyConnect: Subscription | undefined;
+  let indexReads: Promise<IndexStartReads> | undefined;
   const openTransport = (deviceId: string): Transport => options.transport?.({
     accountId,
     deviceId,
@@ -128,6 +130,14 @@ export async function createConversationEngine(input: ConversationEngineOptions)
       multiInstance: options.multiInstance,
       ...(options.indexedDB === undefined ? {} : { indexedDB: options.indexedDB, IDBKeyRange: options.IDBKeyRange }),
       ...(options.deviceId === undefined ? {} : { deviceId: options.deviceId }),
+      // The unread index's start-up reads need only the replica's own documents: they travel while
+      // the collections open (a cold start waits on them before its first counts).
+      onMeta: (meta) => {
+        indexReads = beginUnreadIndexReads(meta, {
+          ...(election === undefined ? {} : { leading: () => election.leadership.leading }),
+          onError: reportError,
+        });
+      },
       // The handshake needs the device id, which is known before the collections are open: it
       // travels while they open (and the services after them). The sync acts on it once the
       // services are ready (`held`), so nothing is written before the views follow the replica.
@@ -207,6 +217,7 @@ export async function createConversationEngine(input: ConversationEngineOptions)
       onError: reportError,
       firstPage,
       ...(liveTabs === undefined ? {} : { leading: () => liveTabs.leading }),
+      ...(indexReads === undefined ? {} : { startReads: indexReads }),
     });
     openedIndex = unreadIndex;
     marks.use(unreadIndex);

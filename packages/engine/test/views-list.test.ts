@@ -140,6 +140,51 @@ describe.each(['memory', 'dexie'] as const)('conversationList$ over %s storage',
     all.stop();
   });
 
+  it('the top page read ahead at start is used by the first subscription, with every change made before it', async () => {
+    const name = `list-ahead-${storage}-${Date.now()}`;
+    const first = await openServices({ accountId: 'alice', storage, name });
+    const size = 300;
+    const idOf = (i: number): string => `alice|1|a${i}`;
+    await receive(first, range(0, size).map((i) => serverDoc({ conversationId: idOf(i), time: T + i, from: `a${i}`, unread: 0 })));
+    await first.close();
+
+    const second = await openServices({ accountId: 'alice', storage, name });
+    open.push(second);
+    const cs = second.conversationService;
+    // The read-ahead began when the services opened; these changes come before anyone subscribes.
+    await receive(second, [serverDoc({ conversationId: idOf(3), time: T + size + 1, from: 'a3', unread: 1 })]);
+    await receive(second, [serverDoc({ conversationId: 'alice|1|fresh', time: T + size + 2, from: 'fresh', unread: 1 })]);
+    await cs.stickTopConversation(idOf(7), true);
+    await cs.deleteConversation(idOf(size - 1));
+    const storageInstance = second.ctx.replica.conversations.storageInstance;
+    const query = storageInstance.query.bind(storageInstance);
+    let queries = 0;
+    storageInstance.query = (prepared) => {
+      queries++;
+      return query(prepared);
+    };
+    const all = record(cs.conversationList$());
+    await waitFor(all.latest$, (l) => l.length > 0);
+    all.stop();
+    const expected = [idOf(7), 'alice|1|fresh', idOf(3), ...range(size - TOP_PAGE - 2, size - 1).reverse().map(idOf)];
+    expect(all.lists[0]?.slice(0, TOP_PAGE)).toEqual(expected.slice(0, TOP_PAGE));
+    // The page came from the read-ahead: the subscription made no query of its own.
+    expect(queries).toBe(0);
+  });
+
+  it('a read-ahead overtaken by many changes before the first subscription is dropped, and the list is read afresh', async () => {
+    const name = `list-ahead-many-${storage}-${Date.now()}`;
+    const harness = await openServices({ accountId: 'alice', storage, name });
+    open.push(harness);
+    const idOf = (i: number): string => `alice|1|m${i}`;
+    // A first sync storing 1,500 conversations before the app subscribes.
+    await receive(harness, range(0, 1500).map((i) => serverDoc({ conversationId: idOf(i), time: T + i, from: `m${i}`, unread: 0 })));
+    const all = record(harness.conversationService.conversationList$());
+    await waitFor(all.latest$, (l) => l.length === 1500);
+    all.stop();
+    expect(all.lists[0]?.slice(0, 3)).toEqual([idOf(1499), idOf(1498), idOf(1497)]);
+  });
+
   it('a replica no larger than the top page emits its whole list once', async () => {
     const harness = await openServices({ accountId: 'alice', storage });
     open.push(harness);

@@ -32,6 +32,14 @@ export interface ReplicaOptions {
   multiInstance?: boolean;
   /** Called with the device id as soon as it is known, before the collections are open. */
   onDeviceId?: (deviceId: string) => void;
+  /** Called once the replica's own documents can be read and written, before the collections are open. */
+  onMeta?: (meta: ReplicaMeta) => void;
+}
+
+/** The replica's own documents (device id, checkpoints, snapshots), apart from the collections. */
+export interface ReplicaMeta {
+  getMeta(key: string): Promise<unknown>;
+  setMeta(key: string, value: unknown): Promise<void>;
 }
 
 let memoryStorage: RxStorage<unknown, unknown> | undefined;
@@ -108,6 +116,7 @@ export async function openReplica(options: ReplicaOptions): Promise<Replica> {
     };
     // The device id lives in the database's local documents, apart from the collections: it is read
     // (or made) while they open, so a fresh device's connection is not later than it must be.
+    options.onMeta?.({ getMeta, setMeta });
     const [opened, identified] = await Promise.allSettled([
       (async () => {
         // A replica written by the v0 engine: what its replication kept in RxDB's replication meta

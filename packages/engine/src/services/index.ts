@@ -19,7 +19,8 @@ import type { FirstPageView } from '../replication/first-page-relay.js';
 import type { SyncEvents } from '../replication/sync-events.js';
 import { ConversationMirror } from '../views/conversation-mirror.js';
 import { LocalState } from '../views/local-state.js';
-import { UnreadIndex } from '../views/unread-index.js';
+import { readIndexStart, UnreadIndex, type IndexStartReads, type SnapshotStore } from '../views/unread-index.js';
+import type { ReplicaMeta } from '../replica/database.js';
 import { startChangeEvents } from './change-events.js';
 import { createConversationService, type ConversationService } from './conversation-service.js';
 import type { ServiceCore } from './core.js';
@@ -72,6 +73,24 @@ export interface UnreadIndexContext {
   onError: (error: unknown) => void;
   firstPage?: FirstPageView;
   unreadSnapshotDelayMs?: number;
+  /** The index's start-up reads, begun by the engine while the collections opened (`beginUnreadIndexReads`). */
+  startReads?: Promise<IndexStartReads>;
+}
+
+/** Where the unread index keeps its snapshot: the replica's own documents; with tabs, the leader writes. */
+function snapshotStore(meta: ReplicaMeta, leading: (() => boolean) | undefined): SnapshotStore {
+  return {
+    get: (key) => meta.getMeta(key),
+    set: (key, value) => (leading?.() === false ? Promise.resolve() : meta.setMeta(key, value)),
+  };
+}
+
+/**
+ * Begins the unread index's start-up reads (its snapshot, and the clean-close flag, written again)
+ * as soon as the replica's own documents can be read: they then travel while the collections open.
+ */
+export function beginUnreadIndexReads(meta: ReplicaMeta, options: { leading?: () => boolean; onError: (error: unknown) => void }): Promise<IndexStartReads> {
+  return readIndexStart(snapshotStore(meta, options.leading), { trustCleanClose: options.leading === undefined, onError: options.onError });
 }
 
 /**
@@ -83,13 +102,11 @@ export function openUnreadIndex(context: UnreadIndexContext): UnreadIndex {
   const { replica, leading } = context;
   return new UnreadIndex(replica.conversations, {
     onError: context.onError,
-    snapshots: {
-      get: (key) => replica.getMeta(key),
-      set: (key, value) => (leading?.() === false ? Promise.resolve() : replica.setMeta(key, value)),
-    },
+    snapshots: snapshotStore(replica, leading),
     ...(leading === undefined ? {} : { trustCleanClose: false }),
     ...(context.unreadSnapshotDelayMs === undefined ? {} : { snapshotDelayMs: context.unreadSnapshotDelayMs }),
     ...(context.firstPage === undefined ? {} : { firstPage: context.firstPage }),
+    ...(context.startReads === undefined ? {} : { startReads: context.startReads }),
   });
 }
 
@@ -132,6 +149,8 @@ export function createServices(ctx: EngineContext, sync: SyncEvents, options: Se
     onError,
     ...(options.firstPage === undefined ? {} : { page: options.firstPage }),
   });
+  // The list's top page is read while the index and the local state load (an app shows the list first).
+  mirror.prefetch();
   const firstPage = options.firstPage;
   const core: ServiceCore = {
     ctx,

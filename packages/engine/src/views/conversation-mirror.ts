@@ -19,6 +19,12 @@
  * applied at once and kept by revision height (`_rev`), so nothing older overwrites something newer
  * whichever of the reads and the events lands first.
  *
+ * Read ahead: the engine asks for the top page while its other start-up reads run (`prefetch`), so
+ * a cold start's first list does not wait for a read of its own (on IndexedDB that read also opens
+ * the collection's database). The changes that come meanwhile are kept and applied with the page;
+ * the page is as good as one read at the first subscription, since it is read after the keeping
+ * began and everything is kept by revision height.
+ *
  * A fresh device's first page is shown as it arrives, ahead of its store (replication/first-page.ts):
  * its documents are listed under every id the mirror does not hold, until the store brings them.
  */
@@ -38,6 +44,16 @@ export interface ShownPage {
 export const TOP_PAGE = 100;
 
 const SORT = [{ rank: 'asc' as const }, { conversationId: 'asc' as const }];
+
+/** A read-ahead page is dropped once more changes than this came before anyone subscribed (a sync). */
+const PREFETCH_CHANGE_LIMIT = 1000;
+
+/** The top page read before the first subscription, and the changes since its read began. */
+interface Prefetch {
+  readonly top: Promise<RxDocumentData<ConversationDoc>[]>;
+  readonly changes: RxDocumentData<ConversationDoc>[];
+  readonly subscription: Subscription;
+}
 
 interface Held {
   readonly height: number;
@@ -89,6 +105,7 @@ export class ConversationMirror {
   /** null until the top page is read. */
   readonly #view = new BehaviorSubject<MirrorView | null>(null);
   #subscription: Subscription | undefined;
+  #prefetch: Prefetch | undefined;
   #sorted: ConversationDoc[] | null = null;
   #through: ListPosition | null = null;
   #published = false;
@@ -135,8 +152,26 @@ export class ConversationMirror {
       .catch((error: unknown) => this.#report(error));
   }
 
+  /**
+   * Reads the top page now, ahead of the first subscription (see the file's comment). Does nothing
+   * once the mirror runs.
+   */
+  prefetch(): void {
+    if (this.#subscription !== undefined || this.#prefetch !== undefined || this.#disposed) return;
+    const changes: RxDocumentData<ConversationDoc>[] = [];
+    const subscription = this.#collection.eventBulks$.subscribe((bulk: RxChangeEventBulk<ConversationDoc>) => {
+      for (const event of bulk.events) changes.push(event.documentData);
+      if (changes.length > PREFETCH_CHANGE_LIMIT) this.#dropPrefetch();
+    });
+    const top = this.#readTop();
+    // A failed read-ahead is read again by the mirror when it starts.
+    top.catch(() => undefined);
+    this.#prefetch = { top, changes, subscription };
+  }
+
   dispose(): void {
     this.#disposed = true;
+    this.#dropPrefetch();
     this.#subscription?.unsubscribe();
     this.#view.complete();
   }
@@ -154,13 +189,31 @@ export class ConversationMirror {
         if (this.#published) this.#publish();
       }));
     }
-    this.#load().catch((error: unknown) => this.#report(error));
+    // Taken after the mirror's own subscription began, so no change falls between the two.
+    const prefetch = this.#prefetch;
+    this.#dropPrefetch();
+    this.#load(prefetch).catch((error: unknown) => this.#report(error));
   }
 
-  async #load(): Promise<void> {
+  #dropPrefetch(): void {
+    this.#prefetch?.subscription.unsubscribe();
+    this.#prefetch = undefined;
+  }
+
+  async #readTop(): Promise<RxDocumentData<ConversationDoc>[]> {
     const top = await this.#collection.find({ selector: {}, sort: SORT, limit: TOP_PAGE }).exec();
+    return top.map((rx) => rx._data);
+  }
+
+  async #load(prefetch: Prefetch | undefined): Promise<void> {
+    let top: RxDocumentData<ConversationDoc>[];
+    if (prefetch === undefined) top = await this.#readTop();
+    else {
+      top = await prefetch.top.catch(() => this.#readTop());
+      this.#apply(prefetch.changes);
+    }
     if (this.#disposed) return;
-    this.#apply(top.map((rx) => rx._data));
+    this.#apply(top);
     const last = top[top.length - 1];
     // A short page is the whole list: nothing more to read.
     if (top.length === TOP_PAGE && last !== undefined) this.#through = { rank: last.rank, conversationId: last.conversationId };

@@ -52,11 +52,41 @@ export interface UnreadIndexOptions {
    * replica (tabs): one closing says nothing of the others.
    */
   trustCleanClose?: boolean;
+  /**
+   * The start-up reads, begun earlier by the engine (`readIndexStart`, while the collections open);
+   * read at load time when absent.
+   */
+  startReads?: Promise<IndexStartReads>;
   /** During a first sync's catch-up, the counts the app sees are the first page's (first-page.ts). */
   firstPage?: Pick<FirstPage, 'active' | 'switched$' | 'changed' | 'count' | 'loaded'>;
 }
 
 /** 2: rows carry the dirty epoch (a version-1 snapshot is read as none: the collection once). */
+/** What a start reads before it counts, and the "open" flag set again for this run. */
+export interface IndexStartReads {
+  readonly snapshot: unknown;
+  /** Whether the last run did not close cleanly (or a clean close is not to be trusted). */
+  readonly wasOpen: boolean;
+  /** The flag's write: resolved once it is stored (or failed, reported). */
+  readonly marked: Promise<void>;
+}
+
+/**
+ * The snapshot, the "open" flag, and the flag's write for this run. They need only the snapshot
+ * store, so the engine begins them as soon as the replica's own documents can be read, while its
+ * collections open; the flag is written after it was read, before any change can happen (changes
+ * wait for `ready`, which waits for `marked`).
+ */
+export async function readIndexStart(store: SnapshotStore | undefined, options: { trustCleanClose: boolean; onError: (error: unknown) => void }): Promise<IndexStartReads> {
+  // The reads go out together (a fresh device's start waits on each round trip).
+  const [snapshot, open] = await Promise.all([
+    store?.get(SNAPSHOT_KEY).catch(() => undefined),
+    options.trustCleanClose ? store?.get(OPEN_KEY).catch(() => true) : true,
+  ]);
+  const marked = store === undefined ? Promise.resolve() : store.set(OPEN_KEY, true).catch((error: unknown) => options.onError(error));
+  return { snapshot, wasOpen: open !== false, marked };
+}
+
 const SNAPSHOT_VERSION = 2;
 const CATCH_UP_BATCH = 1000;
 const MAX_SNAPSHOT_WAIT_MS = 30_000;
@@ -159,16 +189,12 @@ export class UnreadIndex implements DirtyMarks {
    * collection, once, before `ready`.
    */
   async #load(): Promise<void> {
+    const start = this.#options.startReads ?? readIndexStart(this.#options.snapshots, {
+      trustCleanClose: this.#options.trustCleanClose !== false,
+      onError: this.#options.onError,
+    });
     await this.#options.firstPage?.loaded;
-    const store = this.#options.snapshots;
-    // The reads and the write go out together (a fresh device's start waits on each round trip).
-    const [snapshot, open] = await Promise.all([
-      store?.get(SNAPSHOT_KEY).catch(() => undefined),
-      this.#options.trustCleanClose === false ? true : store?.get(OPEN_KEY).catch(() => true),
-    ]);
-    const wasOpen = open !== false;
-    // Set before any change can happen (replication and calls start after `ready`, which waits on it).
-    const marked = store?.set(OPEN_KEY, true).catch((error: unknown) => this.#options.onError(error));
+    const { snapshot, wasOpen, marked } = await start;
     if (typeof snapshot === 'object' && snapshot !== null) {
       const { v, checkpoint, rows } = snapshot as { v?: unknown; checkpoint?: unknown; rows?: unknown };
       if (v === SNAPSHOT_VERSION && checkpoint !== undefined && Array.isArray(rows) && rows.every(isRow)) {
