@@ -20,8 +20,8 @@
  * whichever of the reads and the events lands first.
  *
  * Read ahead: the engine asks for the top page while its other start-up reads run (`prefetch`), so
- * a cold start's first list does not wait for a read of its own (on IndexedDB that read also opens
- * the collection's database). The changes that come meanwhile are kept and applied with the page;
+ * a cold start's first list does not wait for a read of its own (on IndexedDB every read waits its
+ * turn behind the others). The changes that come meanwhile are kept and applied with the page;
  * the page is as good as one read at the first subscription, since it is read after the keeping
  * began and everything is kept by revision height.
  *
