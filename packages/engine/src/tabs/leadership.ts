@@ -24,8 +24,6 @@ export interface Leadership {
 export interface LeadershipOptions {
   /** The replica's name: the tabs of one replica compete for one lock. */
   name: string;
-  /** The lock manager; the browser's Web Locks where they exist. */
-  locks?: TabLocks;
   onError: (error: unknown) => void;
 }
 
@@ -35,7 +33,7 @@ function webLocks(): TabLocks | undefined {
 }
 
 export function electLeader(options: LeadershipOptions): Leadership {
-  const locks = options.locks ?? webLocks() ?? inRealmLocks;
+  const locks = webLocks() ?? inRealmLocks;
   const leading$ = new BehaviorSubject(false);
   const abort = new AbortController();
   let release: () => void = () => undefined;
