@@ -167,6 +167,10 @@ export default defineConfig(
         {
           selector: 'MemberExpression[property.name="$"][object.type!="CallExpression"]',
           message: 'A collection\'s $ leaks every change in rxdb 17.6: subscribe to its eventBulks$ instead (an RxQuery\'s find().$ is fine).',
+        },
+        {
+          selector: 'CallExpression[callee.object.name="Object"][callee.property.name="assign"]',
+          message: 'Object.assign can turn a document into a dictionary-mode object (every read slower): make rows with replica/rows.ts, copy with a spread.',
         }],
     },
   },

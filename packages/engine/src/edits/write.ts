@@ -16,18 +16,13 @@
 import type { RxCollection, RxDocumentData } from 'rxdb';
 import { ConvSyncError, ErrorCode, jsonEqual } from '@convsync/protocol';
 import { epochOf, nextEpoch } from '../replica/dirty.js';
+import { documentOf } from '../replica/rows.js';
 
 /** The RxDB write context of local edits (shows up on change events). */
 export const EDIT_CONTEXT = 'convsync-edit';
 const MAX_ATTEMPTS = 20;
 
 type Plain<T> = T & { _deleted: boolean };
-
-/** A document without RxDB's meta (`_meta`, `_rev`, `_attachments`) and its dirty mark; `_deleted` stays. */
-export function stripMeta<T extends { _deleted: boolean }>(data: RxDocumentData<T>): T {
-  const { _meta: _m, _rev: _r, _attachments: _a, dirty: _d, ...rest } = data as RxDocumentData<T> & Record<string, unknown>;
-  return rest as unknown as T;
-}
 
 /**
  * What an edit returns for one document: the next version, or `undefined` to leave it as is.
@@ -88,7 +83,7 @@ export async function readWithDeleted<T extends { _deleted: boolean }>(
   const found = await collection.storageInstance.findDocumentsById([...ids], true);
   const primary = collection.schema.primaryPath as string;
   const map = new Map<string, T>();
-  for (const data of found) map.set((data as Record<string, unknown>)[primary] as string, stripMeta(data));
+  for (const data of found) map.set((data as Record<string, unknown>)[primary] as string, documentOf(data));
   return map;
 }
 
@@ -112,7 +107,7 @@ async function runEdits<T extends { _deleted: boolean }>(
     const rows: { previous?: RxDocumentData<T>; document: RxDocumentData<T> }[] = [];
     for (const id of pending) {
       const previous = stored.get(id);
-      const current = previous === undefined ? undefined : stripMeta(previous);
+      const current = previous === undefined ? undefined : documentOf(previous);
       let next: T | undefined;
       try {
         next = edit(current, id);

@@ -36,6 +36,7 @@ import { BehaviorSubject, combineLatest, distinctUntilChanged, map, type Observa
 import { registerMutableWriteContext, type RxChangeEventBulk, type RxCollection, type RxDocumentData } from 'rxdb';
 import type { EngineClock } from '../clock.js';
 import { epochOf, findDirty, findMarked, type DirtyMarks } from '../replica/dirty.js';
+import { documentOf, toRowInPlace, type RowMeta } from '../replica/rows.js';
 import type { Transport } from '../transport/transport.js';
 import { LocalIds } from './local-ids.js';
 import { chunkByBytes } from './push-chunks.js';
@@ -110,12 +111,6 @@ export interface CollectionReplicator {
 }
 
 type Stored<Doc> = RxDocumentData<Doc> & { dirty?: number };
-
-/** A stored document as it travels: without RxDB's meta and the dirty mark. */
-export function toWire<Doc>(stored: RxDocumentData<Doc>): Doc {
-  const { _meta: _m, _rev: _r, _attachments: _a, dirty: _d, ...doc } = stored as Stored<Doc> & Record<string, unknown>;
-  return doc as unknown as Doc;
-}
 
 /** The newest stamp in a batch (stamps are fixed-width: string order is time order). */
 function newestStamp(docs: readonly object[]): Stamp {
@@ -273,13 +268,12 @@ export function startCollectionReplicator<C extends Collection>(options: Collect
         const previous = stored.get(id);
         const epoch = previous === undefined ? 0 : epochOf(previous);
         const dirty = clear !== undefined && clear.get(id) === epoch ? 0 : epoch;
-        const local = previous === undefined ? undefined : toWire<Doc>(previous);
+        const local = previous === undefined ? undefined : documentOf<Doc>(previous);
         const joined = local === undefined ? doc : options.merge(local, doc);
         if (local !== undefined && dirty === epoch && jsonEqual(joined, local)) continue;
-        const meta = { dirty, _attachments: {}, _meta: previous?._meta ?? { lwt: 0 }, _rev: previous?._rev ?? '' };
-        // A pulled page's documents are parsed for this call alone: one becomes its stored row as
-        // it is (a copy per document showed as a fifth of a fresh sync's time).
-        const document = (joined === doc && owned ? Object.assign(doc, meta) : { ...joined, ...meta }) as unknown as RxDocumentData<Doc>;
+        const meta: RowMeta = { dirty, _attachments: {}, _meta: previous?._meta ?? { lwt: 0 }, _rev: previous?._rev ?? '' };
+        // A pulled page's documents are parsed for this call alone: one becomes its row as it is.
+        const document = joined === doc && owned ? toRowInPlace(doc, meta) : ({ ...joined, ...meta } as unknown as RxDocumentData<Doc>);
         rows.push(previous === undefined ? { document } : { previous, document });
       }
       if (rows.length === 0) return;
@@ -298,7 +292,7 @@ export function startCollectionReplicator<C extends Collection>(options: Collect
           throw new ConvSyncError(ErrorCode.INTERNAL, `storing a replicated document failed (${error.status})`, { detail: { id: error.documentId } });
         }
         // As sent: a row written in place carries the meta, which the next join must not see.
-        retry.set(error.documentId, toWire<Doc>(pending.get(error.documentId) as RxDocumentData<Doc>));
+        retry.set(error.documentId, documentOf<Doc>(pending.get(error.documentId) as RxDocumentData<Doc>));
       }
       pending = retry;
     }
@@ -386,7 +380,7 @@ export function startCollectionReplicator<C extends Collection>(options: Collect
       ? await findDirty(rxCollection, PUSH_BATCH_SIZE)
       : await findMarked(rxCollection, options.marks, PUSH_BATCH_SIZE);
     if (dirty.length === 0) return false;
-    const rows = dirty.map((stored) => ({ newDocumentState: toWire<Doc>(stored) }));
+    const rows = dirty.map((stored) => ({ newDocumentState: documentOf<Doc>(stored) }));
     const epochs = new Map(dirty.map((stored) => [idOf(stored), epochOf(stored)]));
     for (const chunk of chunkByBytes(rows, Limits.MAX_PUSH_BYTES)) {
       const answer = await transport.request('sync:push', { collection, rows: chunk } as never);
