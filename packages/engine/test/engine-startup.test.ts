@@ -12,7 +12,7 @@ import type { Replica } from '../src/replica/types.js';
 import { stickTopEdit } from '../src/edits/conversation.js';
 import { applyEdits } from '../src/edits/write.js';
 import { openUnreadIndex } from '../src/services/index.js';
-import type { UnreadIndex } from '../src/views/unread-index.js';
+import { snapshotRows, type UnreadIndex } from '../src/views/unread-index.js';
 import { startSync, type Sync } from '../src/replication/sync.js';
 import { InMemoryTransport, type Transport } from '../src/index.js';
 import { closeAll, inMemoryDevice, interceptRequests, uniqueName } from './engine.helpers.js';
@@ -208,9 +208,9 @@ describe('dirty marks, found in the unread index', () => {
     const live = await seeded(3);
     const name = uniqueName('crash-dirty');
     const first = await syncedDevice(live, name, []);
-    const snapshotRows = async (replica: Replica): Promise<unknown[]> =>
-      ((await replica.getMeta('unreadIndex')) as { rows?: unknown[] } | undefined)?.rows ?? [];
-    await eventuallyTrue(async () => (await snapshotRows(first.replica)).length === 3);
+    const storedRows = async (replica: Replica): Promise<unknown[]> =>
+      snapshotRows(await replica.getMeta('unreadIndex')) ?? [];
+    await eventuallyTrue(async () => (await storedRows(first.replica)).length === 3);
     await first.crash();
 
     // Another writer of the replica (a tab) edits it and dies before any index snapshots the edit.
@@ -219,7 +219,7 @@ describe('dirty marks, found in the unread index', () => {
     await applyEdits(writer.conversations, [target], stickTopEdit(new EngineClock({ deviceId: writer.deviceId }), true));
     const marked = await writer.conversations.storageInstance.findDocumentsById([target], false);
     expect((marked[0] as { dirty?: number } | undefined)?.dirty).toBeGreaterThan(0);
-    expect(await snapshotRows(writer)).toHaveLength(3);
+    expect(await storedRows(writer)).toHaveLength(3);
     await writer.close();
 
     const requests: string[] = [];

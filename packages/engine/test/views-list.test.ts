@@ -140,6 +140,30 @@ describe.each(['memory', 'dexie'] as const)('conversationList$ over %s storage',
     all.stop();
   });
 
+  it('after a crash, the top page has what changed after the last unread snapshot (a conversation moved up, one deleted)', async () => {
+    const name = `list-crash-${storage}-${Date.now()}`;
+    const idOf = (i: number): string => `alice|1|c${i}`;
+    const size = 300;
+    const first = await openServices({ accountId: 'alice', storage, name });
+    await receive(first, range(0, size).map((i) => serverDoc({ conversationId: idOf(i), time: T + i, from: `c${i}`, unread: 0 })));
+    await first.close();
+    // Changed after the snapshot the clean close wrote; the process dies before another is written.
+    const second = await openServices({ accountId: 'alice', storage, name, unreadSnapshotDelayMs: 60_000 });
+    await receive(second, [serverDoc({ conversationId: idOf(5), time: T + size + 1, from: 'c5', unread: 1 })]);
+    await second.conversationService.deleteConversation(idOf(size - 1));
+    await second.crash();
+
+    const third = await openServices({ accountId: 'alice', storage, name });
+    open.push(third);
+    const gate = holdFullRead(third);
+    const all = record(third.conversationService.conversationList$());
+    await waitFor(all.latest$, (l) => l.length > 0);
+    expect(all.lists[0]).toEqual([idOf(5), ...range(size - TOP_PAGE, size - 1).reverse().map(idOf)]);
+    gate.release();
+    await waitFor(all.latest$, (l) => l.length === size - 1);
+    all.stop();
+  });
+
   it('the top page read ahead at start is used by the first subscription, with every change made before it', async () => {
     const name = `list-ahead-${storage}-${Date.now()}`;
     const first = await openServices({ accountId: 'alice', storage, name });

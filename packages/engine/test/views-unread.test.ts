@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { firstValueFrom } from 'rxjs';
 import type { ConversationDoc } from '@convsync/protocol';
+import { snapshotRows } from '../src/views/unread-index.js';
 import { eventually, openServices, receive, serverDoc, waitFor, type ServiceHarness } from './services.helpers.js';
 
 let currentStorage: 'memory' | 'dexie' = 'memory';
@@ -121,6 +122,37 @@ describe.each(['memory', 'dexie'] as const)('unread views over %s storage', (sto
     console.info(`cold start with 2,000 conversations: services ready in ${ms.toFixed(0)} ms`);
   });
 
+  it('the index snapshot is one string of rows with each rank; a snapshot of an older version is read as none (the collection once)', async () => {
+    const name = `snapshot-format-${storage}-${Date.now()}`;
+    const first = await openServices({ accountId: 'alice', storage: currentStorage, name });
+    await receive(first, [
+      serverDoc({ conversationId: 'alice|1|bob', time: T + 1, from: 'bob', unread: 2 }),
+      serverDoc({ conversationId: 'alice|1|eve', time: T + 2, from: 'eve', unread: 3 }),
+    ]);
+    const ranks = new Map((await first.ctx.replica.conversations.find().exec()).map((doc) => [doc.conversationId, doc.rank]));
+    await first.close();
+    /** Opens the replica after its snapshot was replaced by `snapshot` (with bob's unread at 7: no document says so). */
+    const reopened = async (snapshot: (stored: { checkpoint: unknown }, rows: unknown[][]) => unknown): Promise<number> => {
+      const opened = await openServices({ accountId: 'alice', storage: currentStorage, name, unreadSnapshotDelayMs: 60_000 });
+      const stored = (await opened.ctx.replica.getMeta('unreadIndex')) as { v: number; checkpoint: unknown; rows: unknown };
+      expect(stored.v).toBe(3);
+      expect(typeof stored.rows).toBe('string');
+      const rows = snapshotRows(stored) ?? [];
+      expect(rows.map((row) => [row[0], row[8]]).sort()).toEqual([...ranks].sort());
+      await opened.ctx.replica.setMeta('unreadIndex', snapshot(stored, rows.map((row) => (row[0] === 'alice|1|bob' ? row.with(5, 7) : row))));
+      await opened.crash();
+      const next = await openServices({ accountId: 'alice', storage: currentStorage, name, unreadSnapshotDelayMs: 60_000 });
+      const total = next.conversationService.getTotalUnreadCount();
+      await next.crash();
+      return total;
+    };
+    // The current version is read: the total is the snapshot's.
+    expect(await reopened((stored, rows) => ({ v: 3, checkpoint: stored.checkpoint, rows: JSON.stringify(rows) }))).toBe(10);
+    // Version 2 (rows as arrays, no rank) is read as none: the total is the documents'.
+    expect(await reopened((stored, rows) => ({ v: 2, checkpoint: stored.checkpoint, rows: rows.map((row) => row.slice(0, 8)) }))).toBe(5);
+    expect(snapshotRows({ v: 3, rows: '[["alice|1|bob"' })).toBeUndefined();
+  });
+
   it('the index snapshot is written once changes pause, not on every change', async () => {
     const harness = await openServices({ accountId: 'alice', storage: currentStorage, unreadSnapshotDelayMs: 50 });
     open.push(harness);
@@ -128,7 +160,7 @@ describe.each(['memory', 'dexie'] as const)('unread views over %s storage', (sto
       await receive(harness, [serverDoc({ conversationId: `alice|1|u${i}`, time: T + i, from: `u${i}`, unread: 1 })]);
     }
     const rowsOf = async (): Promise<number> =>
-      ((await harness.ctx.replica.getMeta('unreadIndex')) as { rows?: unknown[] } | undefined)?.rows?.length ?? 0;
+      snapshotRows(await harness.ctx.replica.getMeta('unreadIndex'))?.length ?? 0;
     await eventually(async () => (await rowsOf()) === 5);
   });
 

@@ -9,15 +9,16 @@
  *
  * Cold start, top first: reading every document takes a while on a large replica (10,000 on
  * IndexedDB: hundreds of ms), while a screen shows the first few dozen. So the mirror first reads
- * the top page — one ascending indexed `rank` range read, which stops after `TOP_PAGE` documents —
- * and publishes it as a partial view (`through`: the position of the page's last document), then
- * the full bulk read, and publishes the complete view. The page comes from the replica itself, not
- * from a snapshot, so it is never stale. It stays exact while the rest loads because change events
- * are taken from the moment the mirror starts, before the page is read: every visible conversation
- * at or before `through` is held at its newest revision (read with the page, or brought by a
- * change), so the held documents up to `through` are exactly the top of the list. Every change is
- * applied at once and kept by revision height (`_rev`), so nothing older overwrites something newer
- * whichever of the reads and the events lands first.
+ * the top page and publishes it as a partial view (`through`: the list position of the page's
+ * last conversation), then the full bulk read, and publishes the complete view. The unread index
+ * knows every conversation's rank, so the page's ids and `through` come from it (`top`, once it
+ * holds every change) and the documents from one bulk get — on IndexedDB a range read through the
+ * `rank` index walked a cursor, one round trip per step, twice as long. The page stays exact while
+ * the rest loads because change events are taken from the moment the mirror starts, before the
+ * ids are taken: a conversation at or before `through` now was there then (so it is read) or has
+ * changed since (so its event brought it); the held documents up to `through` are exactly the top
+ * of the list. Every change is applied at once and kept by revision height (`_rev`), so nothing
+ * older overwrites something newer whichever of the reads and the events lands first.
  *
  * Read ahead: the engine asks for the top page while its other start-up reads run (`prefetch`), so
  * a cold start's first list does not wait for a read of its own (on IndexedDB every read waits its
@@ -32,7 +33,9 @@ import { BehaviorSubject, filter, type Observable, type Subscription } from 'rxj
 import type { RxChangeEventBulk, RxDocumentData } from 'rxdb';
 import type { ConversationDoc } from '@convsync/protocol';
 import type { ConversationCollection } from '../replica/types.js';
-import type { UnreadIndex } from './unread-index.js';
+import type { ListPosition, UnreadIndex } from './unread-index.js';
+
+export type { ListPosition } from './unread-index.js';
 
 /** The first page's documents shown ahead of their store (replication/first-page.ts). */
 export interface ShownPage {
@@ -43,14 +46,18 @@ export interface ShownPage {
 /** How many conversations the first read takes: what a screen shows, with room to scroll. */
 export const TOP_PAGE = 100;
 
-const SORT = [{ rank: 'asc' as const }, { conversationId: 'asc' as const }];
-
 /** A read-ahead page is dropped once more changes than this came before anyone subscribed (a sync). */
 const PREFETCH_CHANGE_LIMIT = 1000;
 
+/** The top of the list: its documents, and where it ends (null: it is the whole list). */
+interface TopPage {
+  readonly docs: RxDocumentData<ConversationDoc>[];
+  readonly through: ListPosition | null;
+}
+
 /** The top page read before the first subscription, and the changes since its read began. */
 interface Prefetch {
-  readonly top: Promise<RxDocumentData<ConversationDoc>[]>;
+  readonly top: Promise<TopPage>;
   readonly changes: RxDocumentData<ConversationDoc>[];
   readonly subscription: Subscription;
 }
@@ -58,12 +65,6 @@ interface Prefetch {
 interface Held {
   readonly height: number;
   readonly doc: ConversationDoc | null;
-}
-
-/** A position in the list order. */
-export interface ListPosition {
-  readonly rank: number;
-  readonly conversationId: string;
 }
 
 /** What the mirror holds, as of one moment. */
@@ -200,23 +201,25 @@ export class ConversationMirror {
     this.#prefetch = undefined;
   }
 
-  async #readTop(): Promise<RxDocumentData<ConversationDoc>[]> {
-    const top = await this.#collection.find({ selector: {}, sort: SORT, limit: TOP_PAGE }).exec();
-    return top.map((rx) => rx._data);
+  /** Called after the change events are taken (see the file's comment). */
+  async #readTop(): Promise<TopPage> {
+    await this.#index.caughtUp;
+    const { positions, more } = this.#index.top(TOP_PAGE);
+    const docs = positions.length === 0 ? [] : await this.#collection.storageInstance.findDocumentsById(positions.map((p) => p.conversationId), false);
+    // A short page is the whole list: nothing more to read.
+    return { docs, through: more ? (positions[positions.length - 1] ?? null) : null };
   }
 
   async #load(prefetch: Prefetch | undefined): Promise<void> {
-    let top: RxDocumentData<ConversationDoc>[];
+    let top: TopPage;
     if (prefetch === undefined) top = await this.#readTop();
     else {
       top = await prefetch.top.catch(() => this.#readTop());
       this.#apply(prefetch.changes);
     }
     if (this.#disposed) return;
-    this.#apply(top);
-    const last = top[top.length - 1];
-    // A short page is the whole list: nothing more to read.
-    if (top.length === TOP_PAGE && last !== undefined) this.#through = { rank: last.rank, conversationId: last.conversationId };
+    this.#apply(top.docs);
+    this.#through = top.through;
     this.#published = true;
     this.#publish();
     if (this.#through === null) return;
