@@ -1,14 +1,16 @@
 /**
  * Incremental unread counts (docs/ARCHITECTURE.md "Unread views"). The index mirrors, per conversation, the few
- * facts filters need (type, mute, groups, unread) and keeps the total and one count per subscribed
- * filter. Each change event (previous and new document) moves the counts by the difference of the
+ * facts filters need (type, mute, groups, unread) and its rank (a cold start's top page is found
+ * here, `top`), and keeps the total and one count per subscribed filter. Each change event (previous and new document) moves the counts by the difference of the
  * two contributions: O(1) per change and filter, never a rescan.
  *
  * Cold start: the index is persisted (a snapshot of its entries with the storage checkpoint of the
  * last change it holds, written a moment after changes and on dispose), so a restart reads one
  * small document — not the whole collection, and never a `count()` query. After a clean close the
  * snapshot is exact; after a crash the documents changed since its checkpoint are read in the
- * background and corrected a moment later (the "open" flag, set before `ready`, tells which).
+ * background (replica/changes.ts: index ranges, so finding none costs two short reads) and
+ * corrected a moment later (the "open" flag, set before `ready`, tells which; with tabs, every
+ * start reads them, as another tab may have crashed).
  * Without a snapshot it reads the collection once. Events that arrive meanwhile are applied in
  * revision order (`_rev` height), so nothing older overwrites something newer.
  *
@@ -19,8 +21,9 @@
  * checkpoint is read again at start.
  */
 import { BehaviorSubject, distinctUntilChanged, type Observable, type Subscription } from 'rxjs';
-import { getChangedDocumentsSince, type RxChangeEventBulk, type RxDocumentData } from 'rxdb';
+import type { RxChangeEventBulk, RxDocumentData, RxStorageDefaultCheckpoint } from 'rxdb';
 import type { ConversationDoc } from '@convsync/protocol';
+import { changedSince } from '../replica/changes.js';
 import { epochOf, type DirtyMarks } from '../replica/dirty.js';
 import type { ConversationCollection } from '../replica/types.js';
 import { isReplicationWrite } from '../replication/collection.js';
@@ -117,6 +120,11 @@ export function snapshotRows(snapshot: unknown): Row[] | undefined {
   return Array.isArray(parsed) && parsed.every(isRow) ? parsed : undefined;
 }
 
+function isCheckpoint(value: unknown): value is RxStorageDefaultCheckpoint {
+  return typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string' &&
+    typeof (value as { lwt?: unknown }).lwt === 'number';
+}
+
 /** A place in the list order: ascending rank, then id (views/conversation-mirror.ts). */
 export interface ListPosition {
   readonly rank: number;
@@ -181,7 +189,7 @@ export class UnreadIndex implements DirtyMarks {
   readonly #collection: ConversationCollection;
   readonly #options: UnreadIndexOptions;
   /** The storage checkpoint of the newest change the entries hold. */
-  #checkpoint: unknown = undefined;
+  #checkpoint: RxStorageDefaultCheckpoint | undefined = undefined;
   #dirty = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #dirtySince: number | undefined;
@@ -233,7 +241,7 @@ export class UnreadIndex implements DirtyMarks {
     const rows = snapshotRows(snapshot);
     if (rows !== undefined) {
       const { checkpoint } = snapshot as { checkpoint?: unknown };
-      if (checkpoint !== undefined) {
+      if (isCheckpoint(checkpoint)) {
         for (const [id, height, visible, type, mute, unreadCount, groupIds, dirty, rank] of rows) {
           this.#set(id, makeEntry(height, visible === 1, type as Entry['type'], mute === 1, groupIds, unreadCount), dirty, rank);
         }
@@ -253,14 +261,14 @@ export class UnreadIndex implements DirtyMarks {
   }
 
   /** Applies every document changed after `from` (all of them when undefined). */
-  async #readChanges(from: unknown, emit: boolean): Promise<void> {
+  async #readChanges(from: RxStorageDefaultCheckpoint | undefined, emit: boolean): Promise<void> {
     this.#catchingUp = true;
     const liveBefore = this.#liveBulks;
     let checkpoint = from;
     let read = 0;
     try {
       for (;;) {
-        const page = await getChangedDocumentsSince(this.#collection.storageInstance, CATCH_UP_BATCH, checkpoint as never);
+        const page = await changedSince(this.#collection, CATCH_UP_BATCH, checkpoint);
         if (this.#disposed) return;
         if (emit) this.#applyDocs(page.documents, true, (data) => data);
         else for (const data of page.documents) this.#put(data);
