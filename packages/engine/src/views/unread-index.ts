@@ -1,8 +1,9 @@
 /**
  * Incremental unread counts (docs/ARCHITECTURE.md "Unread views"). The index mirrors, per conversation, the few
  * facts filters need (type, mute, groups, unread) and its rank (a cold start's top page is found
- * here, `top`), and keeps the total and one count per subscribed filter. Each change event (previous and new document) moves the counts by the difference of the
- * two contributions: O(1) per change and filter, never a rescan.
+ * here, `top`), and keeps the total and one count per subscribed filter. Each change event
+ * (previous and new document) moves the counts by the difference of the two contributions: O(1)
+ * per change and filter, never a rescan.
  *
  * Cold start: the index is persisted (a snapshot of its entries with the storage checkpoint of the
  * last change it holds, written a moment after changes and on dispose), so a restart reads one
@@ -131,7 +132,7 @@ export interface ListPosition {
   readonly conversationId: string;
 }
 
-function before(a: ListPosition, b: ListPosition): boolean {
+function precedes(a: ListPosition, b: ListPosition): boolean {
   return a.rank < b.rank || (a.rank === b.rank && a.conversationId < b.conversationId);
 }
 
@@ -354,9 +355,9 @@ export class UnreadIndex implements DirtyMarks {
       if (!entry.visible) continue;
       visible++;
       const position = { rank: this.#ranks.get(conversationId) ?? 0, conversationId };
-      if (best.length === n && !before(position, best[n - 1] as ListPosition)) continue;
+      if (best.length === n && !precedes(position, best[n - 1] as ListPosition)) continue;
       let at = best.length;
-      while (at > 0 && before(position, best[at - 1] as ListPosition)) at--;
+      while (at > 0 && precedes(position, best[at - 1] as ListPosition)) at--;
       best.splice(at, 0, position);
       if (best.length > n) best.pop();
     }
