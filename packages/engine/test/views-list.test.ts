@@ -2,6 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { firstValueFrom, ReplaySubject, type Observable } from 'rxjs';
 import type { ConversationDoc } from '@convsync/protocol';
 import type { RxDocumentData } from 'rxdb';
+import { emptyConversation, normalizeConversation } from '@convsync/protocol';
+import { openReplica } from '../src/replica/database.js';
+import { openUnreadIndex } from '../src/services/index.js';
 import { TOP_PAGE } from '../src/views/conversation-mirror.js';
 import { openServices, receive, serverDoc, waitFor, type ServiceHarness } from './services.helpers.js';
 
@@ -52,6 +55,30 @@ function holdFullRead(harness: ServiceHarness): { release(): void; held(): boole
   };
   return { release, held: () => held };
 }
+
+describe('the unread index\'s top of the list (a cold start\'s first page)', () => {
+  it('orders by rank then id, pinned first, skips deleted conversations, and says whether more follow', async () => {
+    const replica = await openReplica({ name: `top-${process.pid}-${Date.now()}`, storage: 'memory' });
+    const doc = (id: string, sortOrder: number, stickTop = false): ConversationDoc & { dirty: number } => ({
+      ...normalizeConversation({ ...emptyConversation({ conversationId: `alice|1|${id}`, now: T }), sortOrder, stickTop }),
+      dirty: 0,
+    });
+    // b and c share a rank: the id decides, as in the list.
+    await replica.conversations.bulkInsert([doc('a', T + 1), doc('c', T + 5), doc('b', T + 5), doc('p', T, true), doc('z', T + 9)]);
+    await (await replica.conversations.findOne('alice|1|z').exec())?.remove();
+    const index = openUnreadIndex({ replica, onError: (error) => { throw error; } });
+    await index.caughtUp;
+    const ids = (n: number): { ids: string[]; more: boolean } => {
+      const { positions, more } = index.top(n);
+      return { ids: positions.map((p) => p.conversationId.slice('alice|1|'.length)), more };
+    };
+    expect(ids(3)).toEqual({ ids: ['p', 'b', 'c'], more: true });
+    expect(ids(4)).toEqual({ ids: ['p', 'b', 'c', 'a'], more: false });
+    expect(ids(10)).toEqual({ ids: ['p', 'b', 'c', 'a'], more: false });
+    await index.dispose();
+    await replica.close();
+  });
+});
 
 describe.each(['memory', 'dexie'] as const)('conversationList$ over %s storage', (storage) => {
   it('a cold start emits the top page in order first, then the whole list, and loses no change made while the rest loads', async () => {
